@@ -1,0 +1,33 @@
+"""Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
+from ._loader import SCHEMA_PATH, SPEC_DIR, SpecError, get_spec, load_all, load_spec, spec_paths
+from ._model import (
+    COMMON_QUERY_NAMES,
+    FAILURE_CLASSES,
+    KEY_STATES,
+    STRENGTHS,
+    TOKEN68,
+    Binding,
+    Challenge,
+    Credential,
+    Deviation,
+    Exchange,
+    Failure,
+    Keys,
+    Probe,
+    ProviderSpec,
+    RateLimit,
+    Response,
+    Rule,
+    Scopes,
+    TokenShape,
+    encode_body,
+    freeze,
+    thaw,
+)
+
+__all__ = [
+    "COMMON_QUERY_NAMES", "FAILURE_CLASSES", "KEY_STATES", "SCHEMA_PATH", "SPEC_DIR", "STRENGTHS", "TOKEN68",
+    "Binding", "Challenge", "Credential", "Deviation", "Exchange", "Failure", "Keys", "Probe", "ProviderSpec",
+    "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
+    "load_all", "load_spec", "spec_paths", "thaw",
+]

@@ -1,0 +1,368 @@
+"""Load provider specs: YAML -> JSON Schema check -> consistency lint -> ProviderSpec.
+
+A bad spec raises SpecError naming the file, the YAML path (with its line) and what is wrong.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import yaml
+
+from ._model import (
+    Binding,
+    Challenge,
+    Credential,
+    Deviation,
+    Exchange,
+    Failure,
+    Keys,
+    Probe,
+    ProviderSpec,
+    RateLimit,
+    Response,
+    Rule,
+    Scopes,
+    TokenShape,
+    freeze,
+)
+
+SPEC_DIR = Path(__file__).resolve().parent
+SCHEMA_PATH = SPEC_DIR / "provider.schema.json"
+
+RFC_SCHEME_CASE = Rule(
+    "rfc",
+    'RFC 9110 §11.1: "It uses a case-insensitive token to identify the authentication scheme"',
+)
+RFC_SEPARATOR = Rule("rfc", "RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]")
+
+
+class SpecError(Exception):
+    """A spec that cannot be used: names the file, the YAML path and what is wrong."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]]):
+        self.file = file
+        self.problems = problems
+        lines = [f"{file}: {where}: {what}" if where else f"{file}: {what}" for where, what in problems]
+        super().__init__("\n".join(lines))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
+    """The 1-based line of the YAML node at path, or of its nearest ancestor."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            nxt = node.value[part]
+        else:
+            nxt = None
+        if nxt is None:
+            break
+        node = nxt
+        line = node.start_mark.line + 1
+    return line
+
+
+def _where(node: yaml.Node | None, path: list[Any]) -> str:
+    line = _line_of(node, path)
+    return f"{_dotted(path)} (line {line})" if line else _dotted(path)
+
+
+def _rule(d: Any) -> Rule:
+    return Rule(d["strength"], d["source"], d.get("reason"))
+
+
+def _response(d: Any, base: Response | None = None, klass: str | None = None) -> dict[str, Any]:
+    """Fields of a Response, a variant's fields falling back to its class's."""
+    rule = _rule(d["rule"]) if "rule" in d else base.rule  # type: ignore[union-attr]
+    body = d["body"] if "body" in d else base.body  # type: ignore[union-attr]
+    if "schema" in d:
+        schema = d["schema"]
+    elif "body" in d or base is None:
+        schema = {"const": body}
+    else:
+        schema = base.schema
+    # A class's body is judged by its own rule unless it names a body_rule; a variant keeps its class's.
+    if "body_rule" in d:
+        body_rule = _rule(d["body_rule"])
+    else:
+        body_rule = rule if base is None else base.body_rule
+    return dict(
+        status=d.get("status", base.status if base else None),
+        body=freeze(body),
+        schema=freeze(schema),
+        rule=rule,
+        body_rule=body_rule,
+        headers=freeze(d.get("headers", dict(base.headers) if base else {})),
+        message=d.get("message", base.message if base else None),
+        message_rule=_rule(d["message_rule"]) if "message_rule" in d else (base.message_rule if base else None),
+    )
+
+
+def _failure(klass: str, d: Any) -> Failure:
+    own = Response(**_response(d))
+    variants = {name: Response(**_response(v, own)) for name, v in (d.get("variants") or {}).items()}
+    return Failure(**_response(d), klass=klass, variants=freeze(variants))
+
+
+def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
+    cred = raw["credential"]
+    tok = cred["token"]
+    scase = cred.get("scheme_case", {"insensitive": True})
+    sep = cred.get("separator", {"accepts": "sp"})
+    probe = raw["probe"]
+    succ = probe["success"]
+    success = Response(**_response({**succ, "schema": succ.get("schema", {"const": succ["body"]})}))
+    scopes = raw.get("scopes")
+    exch = raw.get("exchange")
+    bind = raw.get("binding")
+    rate = raw.get("rate_limit")
+    return ProviderSpec(
+        id=raw["id"],
+        name=raw["name"],
+        docs=raw["docs"],
+        seed=raw.get("seed"),
+        notes=tuple(raw.get("notes", ())),
+        live_url=raw["targets"]["live"],
+        sandbox_url=raw["targets"].get("sandbox"),
+        credential=Credential(
+            header=cred["header"],
+            scheme=cred["scheme"],
+            rule=_rule(cred["rule"]),
+            token=TokenShape(
+                format=tok["format"],
+                rule=_rule(tok["rule"]),
+                alphabet=tok.get("alphabet"),
+                length=tok.get("length"),
+                prefix=tok.get("prefix", ""),
+                enforce_shape=tok.get("enforce_shape", False),
+                example=tok.get("example"),
+            ),
+            scheme_insensitive=scase["insensitive"],
+            scheme_rule=_rule(scase["rule"]) if "rule" in scase else RFC_SCHEME_CASE,
+            separator=sep["accepts"],
+            separator_rule=_rule(sep["rule"]) if "rule" in sep else RFC_SEPARATOR,
+            challenge=Challenge(cred["challenge"]["value"], _rule(cred["challenge"]["rule"])) if "challenge" in cred else None,
+            query_names=tuple(cred.get("query_names", ())),
+        ),
+        probe=Probe(
+            method=probe["method"],
+            path=probe["path"],
+            content_type=probe.get("content_type"),
+            body=freeze(probe.get("body")),
+            bad_body=freeze(probe.get("bad_body")),
+            scope=probe.get("scope"),
+            rule=_rule(probe["rule"]),
+            success=success,
+        ),
+        keys=Keys(
+            states=tuple(raw["keys"]["states"]),
+            rule=_rule(raw["keys"]["rule"]),
+            shown_once=raw["keys"].get("shown_once", False),
+            per_account=raw["keys"].get("per_account"),
+        ),
+        scopes=Scopes(
+            names=tuple(scopes["names"]),
+            implies=freeze({k: tuple(v) for k, v in scopes.get("implies", {}).items()}),
+            limited=tuple(scopes["limited"]),
+            rule=_rule(scopes["rule"]),
+        )
+        if scopes
+        else None,
+        exchange=Exchange(
+            method=exch["method"],
+            path=exch["path"],
+            content_type=exch["content_type"],
+            username_field=exch["username_field"],
+            password_field=exch["password_field"],
+            token_field=exch["token_field"],
+            rule=_rule(exch["rule"]),
+            failure=Response(**_response(exch["failure"])),
+        )
+        if exch
+        else None,
+        binding=Binding(bind["field"], tuple(bind["kinds"]), tuple(bind["accepted"]), _rule(bind["rule"])) if bind else None,
+        rate_limit=RateLimit(rate["requests"], rate["window_seconds"], _rule(rate["rule"])) if rate else None,
+        failures=freeze({k: _failure(k, v) for k, v in raw["failures"].items()}),
+        deviations=tuple(Deviation(**d) for d in raw.get("deviations", ())),
+        path=str(path),
+    )
+
+
+def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
+    """Consistency rules the JSON Schema cannot say. Returns (yaml path, problem) pairs."""
+    problems: list[tuple[list[Any], str]] = []
+    failures = raw["failures"]
+    states = raw["keys"]["states"]
+    if raw["id"] != path.stem:
+        problems.append((["id"], f"{raw['id']!r} must equal the file name {path.stem!r}"))
+
+    def needs(klass: str, present: bool, why: str) -> None:
+        if (klass in failures) != present:
+            verb = "is missing" if present else "has nothing that can cause it"
+            problems.append(([ "failures", klass] if klass in failures else ["failures"], f"failure class {klass!r} {verb}: {why}"))
+
+    needs("expired", "expired" in states, "keys.states lists 'expired'" if "expired" in states else "keys.states lacks 'expired'")
+    needs("revoked", "revoked" in states, "keys.states lists 'revoked'" if "revoked" in states else "keys.states lacks 'revoked'")
+    needs("insufficient_scope", "scopes" in raw, "the spec has scopes" if "scopes" in raw else "the spec has no scopes")
+    needs("rate_limited", "rate_limit" in raw, "the spec has rate_limit" if "rate_limit" in raw else "the spec has no rate_limit")
+    if "bad_request" in failures and raw["probe"].get("bad_body") is None:
+        problems.append((["probe"], "failure class 'bad_request' needs probe.bad_body, a body the provider refuses"))
+    if ("limited" in states) != ("scopes" in raw):
+        problems.append((["keys", "states"], "a 'limited' key state goes with a scopes section, and the reverse"))
+
+    scopes = raw.get("scopes")
+    if scopes:
+        names = set(scopes["names"])
+        for i, s in enumerate(scopes["limited"]):
+            if s not in names:
+                problems.append((["scopes", "limited", i], f"unknown scope {s!r}; known: {sorted(names)}"))
+        for k, vs in scopes.get("implies", {}).items():
+            for s in [k, *vs]:
+                if s not in names:
+                    problems.append((["scopes", "implies", k], f"unknown scope {s!r}; known: {sorted(names)}"))
+        need = raw["probe"].get("scope")
+        if need is None:
+            problems.append((["probe"], "probe.scope is required when the spec has scopes"))
+        elif need not in names:
+            problems.append((["probe", "scope"], f"unknown scope {need!r}; known: {sorted(names)}"))
+        else:
+            held = set(scopes["limited"])
+            for s in list(held):
+                held.update(scopes.get("implies", {}).get(s, ()))
+            if need in held:
+                problems.append((["scopes", "limited"], f"the limited key must lack the probe's scope {need!r}"))
+
+    bind = raw.get("binding")
+    if bind:
+        body = raw["probe"].get("body")
+        if not isinstance(body, dict) or bind["field"] not in body:
+            problems.append((["binding", "field"], f"{bind['field']!r} must be a field of probe.body"))
+        for i, k in enumerate(bind["accepted"]):
+            if k not in bind["kinds"]:
+                problems.append((["binding", "accepted", i], f"{k!r} is not one of binding.kinds {bind['kinds']}"))
+
+    challenge = raw["credential"].get("challenge")
+    if challenge and challenge["value"].split(" ")[0].lower() != raw["credential"]["scheme"].lower():
+        problems.append((["credential", "challenge", "value"], f"a challenge must name the scheme {raw['credential']['scheme']!r}"))
+
+    # Every example body must satisfy its own schema, and every header pattern must compile.
+    def check_response(where: list[Any], d: dict[str, Any], base_schema: Any = None) -> None:
+        schema = d.get("schema", {"const": d["body"]} if "body" in d else base_schema)
+        body = d.get("body")
+        if schema is not None and "body" in d:
+            errs = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(body))
+            if errs:
+                problems.append((where + ["body"], f"the example body does not match its schema: {errs[0].message}"))
+        for name, pattern in (d.get("headers") or {}).items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append((where + ["headers", name], f"not a regular expression: {exc}"))
+        return schema
+
+    for klass, d in failures.items():
+        own = check_response(["failures", klass], d)
+        for vname, v in (d.get("variants") or {}).items():
+            check_response(["failures", klass, "variants", vname], v, own)
+    check_response(["probe", "success"], raw["probe"]["success"])
+    if raw.get("exchange"):
+        check_response(["exchange", "failure"], raw["exchange"]["failure"])
+    return problems
+
+
+def load_spec(path: str | Path) -> ProviderSpec:
+    """Load and check one spec file; raise SpecError on any problem."""
+    path = Path(path)
+    shown = _shown(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(shown, [("", f"cannot read: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, [("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(shown, [(where, f"not valid YAML: {problem}")]) from None
+    if not isinstance(raw, dict):
+        raise SpecError(shown, [("", "a spec is a YAML mapping (id, name, credential, ...)")])
+    errors = sorted(_validator().iter_errors(raw), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        raise SpecError(shown, [(_where(node, list(e.absolute_path)), _message(e)) for e in errors[:20]])
+    problems = _lint(raw, path)
+    if problems:
+        raise SpecError(shown, [(_where(node, p), what) for p, what in problems])
+    return _build(raw, path)
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    """A schema error said for a spec author, not a schema author."""
+    if err.validator == "additionalProperties":
+        allowed = sorted((err.schema.get("properties") or {}).keys())
+        return f"{err.message}; allowed here: {', '.join(allowed)}"
+    if err.validator == "enum":
+        return f"{err.instance!r} is not one of {list(err.validator_value)}"
+    return err.message
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def spec_paths(directory: str | Path | None = None) -> list[Path]:
+    """Every provider spec file in a folder (default: this package's), sorted."""
+    directory = Path(directory) if directory else SPEC_DIR
+    return sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+
+
+@lru_cache(maxsize=None)
+def _load_all_cached(directory: str) -> tuple[ProviderSpec, ...]:
+    return tuple(load_spec(p) for p in spec_paths(directory))
+
+
+def load_all(directory: str | Path | None = None) -> tuple[ProviderSpec, ...]:
+    """Every provider spec, loaded and checked; raise SpecError on the first bad one."""
+    specs = _load_all_cached(str(Path(directory).resolve() if directory else SPEC_DIR))
+    seen: dict[str, str] = {}
+    for spec in specs:
+        if spec.id in seen:
+            raise SpecError(spec.path, [(_dotted(["id"]), f"id {spec.id!r} already used by {seen[spec.id]}")])
+        seen[spec.id] = spec.path
+    return specs
+
+
+def get_spec(provider_id: str, directory: str | Path | None = None) -> ProviderSpec:
+    """One provider's spec by id; a KeyError names the known ids."""
+    for spec in load_all(directory):
+        if spec.id == provider_id:
+            return spec
+    known = ", ".join(s.id for s in load_all(directory))
+    raise KeyError(f"unknown provider {provider_id!r}; known: {known}")

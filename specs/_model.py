@@ -1,0 +1,290 @@
+"""The provider spec as plain, immutable data: what both the mock and the suite read."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+# The one vocabulary of DESIGN.md, used verbatim in YAML keys, case ids, reports.
+FAILURE_CLASSES: tuple[str, ...] = (
+    "missing",
+    "empty",
+    "wrong_scheme",
+    "no_scheme",
+    "malformed",
+    "invalid",
+    "expired",
+    "revoked",
+    "insufficient_scope",
+    "token_in_query",
+    "duplicate_header",
+    "rate_limited",
+    "bad_request",
+)
+STRENGTHS: tuple[str, ...] = ("documented", "rfc", "inferred")
+KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
+
+# RFC 9110 §11.2 token68 / RFC 6750 §2.1 b64token: the grammar every credential must fit.
+TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# Query parameter names under which clients misplace keys, for every provider.
+COMMON_QUERY_NAMES: tuple[str, ...] = ("access_token", "api_key", "token")
+
+
+def freeze(value: Any) -> Any:
+    """Return a deep read-only copy of parsed YAML/JSON (dicts become mappingproxies)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Return a plain, JSON-serialisable copy of frozen data."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Where a rule comes from and how strong it is."""
+
+    strength: str
+    source: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """An expected response: status, body example, body schema, required headers."""
+
+    status: int
+    body: Any
+    schema: Mapping[str, Any]
+    rule: Rule
+    body_rule: Rule
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    message: str | None = None
+    message_rule: Rule | None = None
+
+    def body_bytes(self) -> bytes:
+        """The body example serialised as the provider sends it (compact JSON)."""
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(thaw(self.body), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Failure(Response):
+    """A failure class's catalogue entry, with optional variants (one per sub-cause)."""
+
+    klass: str = ""
+    variants: Mapping[str, Response] = field(default_factory=lambda: MappingProxyType({}))
+
+    def variant(self, name: str | None) -> Response:
+        """The response for a sub-cause, falling back to the class's own."""
+        if name and name in self.variants:
+            return self.variants[name]
+        return self
+
+
+@dataclass(frozen=True)
+class TokenShape:
+    """What a key looks like, so mocks mint and generators mutate keys of the right shape."""
+
+    format: str
+    rule: Rule
+    alphabet: str | None = None
+    length: int | None = None
+    prefix: str = ""
+    enforce_shape: bool = False
+    example: str | None = None
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regex that a key of this shape matches in full."""
+        if self.format == "jwt":
+            seg = r"[A-Za-z0-9_-]+"
+            return re.compile(rf"{re.escape(self.prefix)}{seg}\.{seg}\.{seg}")
+        if self.format == "hex":
+            return re.compile(rf"{re.escape(self.prefix)}[0-9a-f]{{{self.length}}}")
+        return re.compile(rf"{re.escape(self.prefix)}[{self.alphabet}]{{{self.length}}}")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """The WWW-Authenticate value the provider sends with a 401."""
+
+    value: str
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How a key travels: header, scheme keyword, separator and token shape."""
+
+    header: str
+    scheme: str
+    rule: Rule
+    token: TokenShape
+    scheme_insensitive: bool
+    scheme_rule: Rule
+    separator: str
+    separator_rule: Rule
+    challenge: Challenge | None
+    query_names: tuple[str, ...]
+
+    def render(self, key: str) -> str:
+        """The canonical header value for a key (`Bearer <key>`)."""
+        return f"{self.scheme} {key}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A harmless request that needs auth, and what success looks like."""
+
+    method: str
+    path: str
+    content_type: str | None
+    body: Any
+    bad_body: Any
+    scope: str | None
+    rule: Rule
+    success: Response
+
+    def encode(self, body: Any = None) -> bytes:
+        """Serialise a body (default: the probe's own) per the probe's content type."""
+        return encode_body(self.content_type, self.body if body is None else body)
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """The provider's scopes: names, what implies what, and the limited key's scopes."""
+
+    names: tuple[str, ...]
+    implies: Mapping[str, tuple[str, ...]]
+    limited: tuple[str, ...]
+    rule: Rule
+
+    def expand(self, scopes: tuple[str, ...] | list[str]) -> frozenset[str]:
+        """Scopes held, with every implied scope added (admin = storage + image editing)."""
+        held = set(scopes)
+        for scope in list(held):
+            held.update(self.implies.get(scope, ()))
+        return frozenset(held)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """Username and password traded for a token."""
+
+    method: str
+    path: str
+    content_type: str
+    username_field: str
+    password_field: str
+    token_field: str
+    rule: Rule
+    failure: Response
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Keys bound to a resource named by a probe field; kinds of key that may be used."""
+
+    field: str
+    kinds: tuple[str, ...]
+    accepted: tuple[str, ...]
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Requests per key per window before 429."""
+
+    requests: int
+    window_seconds: int
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A known, accepted departure of the live provider from its spec."""
+
+    case: str
+    check: str
+    reason: str
+    link: str
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The key states the provider has."""
+
+    states: tuple[str, ...]
+    rule: Rule
+    shown_once: bool = False
+    per_account: int | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """One provider's documented auth behaviour."""
+
+    id: str
+    name: str
+    docs: str
+    seed: str | None
+    notes: tuple[str, ...]
+    live_url: str
+    sandbox_url: str | None
+    credential: Credential
+    probe: Probe
+    keys: Keys
+    scopes: Scopes | None
+    exchange: Exchange | None
+    binding: Binding | None
+    rate_limit: RateLimit | None
+    failures: Mapping[str, Failure]
+    deviations: tuple[Deviation, ...]
+    path: str
+
+    @property
+    def env_prefix(self) -> str:
+        """`CLORO` for cloro: the prefix of every environment variable."""
+        return self.id.upper()
+
+    def env(self, what: str) -> str:
+        """Environment variable name, e.g. env('API_KEY') -> 'CLORO_API_KEY'."""
+        return f"{self.env_prefix}_{what}"
+
+    @property
+    def query_names(self) -> tuple[str, ...]:
+        """Every parameter name a misplaced key is looked for under."""
+        names = list(COMMON_QUERY_NAMES)
+        names += [n for n in self.credential.query_names if n not in names]
+        return tuple(names)
+
+    def failure(self, klass: str) -> Failure | None:
+        """The catalogue entry of a failure class, or None where the provider has none."""
+        return self.failures.get(klass)
+
+
+def encode_body(content_type: str | None, body: Any) -> bytes:
+    """Serialise a JSON or form body as the provider expects it."""
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        from urllib.parse import urlencode
+
+        return urlencode([(k, str(v)) for k, v in thaw(body).items()]).encode("ascii")
+    return json.dumps(thaw(body), separators=(",", ":")).encode("utf-8")
