@@ -274,6 +274,12 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
             errs = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(body))
             if errs:
                 problems.append((where + ["body"], f"the example body does not match its schema: {errs[0].message}"))
+        if "message_rule" in d:
+            message = d.get("message")
+            if not message:
+                problems.append((where + ["message_rule"], "a message_rule needs the message it judges (message: ...)"))
+            elif "body" in d and message not in json.dumps(d["body"], ensure_ascii=False):
+                problems.append((where + ["message"], f"the message {message!r} does not appear in the example body"))
         for name, pattern in (d.get("headers") or {}).items():
             try:
                 re.compile(pattern)

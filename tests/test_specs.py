@@ -1,0 +1,232 @@
+"""The spec loader, its errors on broken specs, and lint rules over every provider spec."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from specs import FAILURE_CLASSES, ProviderSpec, Rule, SpecError, load_all, load_spec, spec_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+SPECS = {s.id: s for s in load_all()}
+
+
+def _rules(spec: ProviderSpec) -> Iterator[tuple[str, Rule]]:
+    """Every rule of a spec with where it stands."""
+    c = spec.credential
+    yield "credential.rule", c.rule
+    yield "credential.token.rule", c.token.rule
+    yield "credential.scheme_case", c.scheme_rule
+    yield "credential.separator", c.separator_rule
+    if c.challenge:
+        yield "credential.challenge.rule", c.challenge.rule
+    yield "probe.rule", spec.probe.rule
+    yield "probe.success.rule", spec.probe.success.rule
+    yield "keys.rule", spec.keys.rule
+    for name in ("scopes", "exchange", "binding", "rate_limit"):
+        part = getattr(spec, name)
+        if part is not None:
+            yield f"{name}.rule", part.rule
+    for klass, f in spec.failures.items():
+        yield f"failures.{klass}.rule", f.rule
+        yield f"failures.{klass}.body_rule", f.body_rule
+        if f.message_rule:
+            yield f"failures.{klass}.message_rule", f.message_rule
+        for v, r in f.variants.items():
+            yield f"failures.{klass}.variants.{v}.rule", r.rule
+
+
+def _plain(text: str) -> str:
+    """Markdown reduced to comparable prose: links to their text, no emphasis, folded space."""
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"^```.*$", "", text, flags=re.M)
+    text = text.replace("**", "").replace("`", "").replace("\\", "").replace("→", "->")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def test_the_five_providers_are_there() -> None:
+    assert sorted(SPECS) == ["claid", "cloro", "crux", "cryptocloud", "flash"]
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_documented_rules_quote_their_page(spec: ProviderSpec) -> None:
+    """A `documented` rule's source quotes the provider page: some 12+ char fragment stands in it."""
+    assert spec.seed, "a spec names the page it quotes (seed)"
+    page = _plain((SEEDS / spec.seed).read_text(encoding="utf-8"))
+    unquoted = []
+    for where, rule in _rules(spec):
+        if rule.strength != "documented":
+            continue
+        fragments = [f.strip(" ,.:") for f in re.split(r"\"|'|;|\.\.\.| / |\|", _plain(rule.source))]
+        if not any(len(f) >= 12 and f in page for f in fragments):
+            unquoted.append(f"{where}: {rule.source[:80]}")
+    assert not unquoted, "documented rules whose source is not on the page:\n" + "\n".join(unquoted)
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_rfc_rules_name_their_section(spec: ProviderSpec) -> None:
+    bad = [w for w, r in _rules(spec) if r.strength == "rfc" and not re.search(r"RFC \d{4}", r.source)]
+    assert not bad, f"rfc rules without an RFC section: {bad}"
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_inferred_rules_give_a_reason(spec: ProviderSpec) -> None:
+    bad = [w for w, r in _rules(spec) if r.strength == "inferred" and not (r.reason and len(r.reason) > 10)]
+    assert not bad, f"inferred rules without a reason: {bad}"
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=SPECS.keys())
+def test_failure_classes_use_the_vocabulary(spec: ProviderSpec) -> None:
+    assert set(spec.failures) <= set(FAILURE_CLASSES)
+    for klass, failure in spec.failures.items():
+        assert failure.klass == klass
+        if failure.status == 401 and spec.credential.challenge is None:
+            pytest.fail(f"{spec.id}: 401s need a credential.challenge (RFC 9110 §11.6.1)")
+
+
+def test_required_facts_from_the_provider_pages() -> None:
+    """The facts issue 2 names, so a spec edit that loses one fails here."""
+    cc, crux, flash, cloro, claid = (SPECS[i] for i in ("cryptocloud", "crux", "flash", "cloro", "claid"))
+    assert (cc.credential.header, cc.credential.scheme, cc.credential.token.format) == ("Authorization", "Token", "jwt")
+    assert cc.failures["bad_request"].status == 400
+    assert dict(cc.failures["invalid"].body) == {"status": "error", "result": {"authorization": "Unauthorized request."}}
+    assert (cc.probe.method, cc.probe.path) == ("POST", "/v2/invoice/create")
+    assert cc.failures["invalid"].rule.strength == "inferred"  # the status cell holds words, not a code
+    assert (crux.credential.scheme, crux.exchange is not None) == ("Token", True)
+    assert crux.probe.content_type == "application/json; charset=utf-8"
+    assert crux.sandbox_url == "https://api-sandbox.cruxconnect.com"
+    assert (flash.credential.scheme, flash.probe.path) == ("Bearer", "/v1/get_user_subscription_details")
+    assert flash.binding is not None and flash.binding.field in flash.probe.body
+    assert set(flash.probe.body) == {"email", "flash_id"}
+    assert {flash.failures[k].status for k in ("missing", "invalid", "expired")} == {401}
+    assert flash.failures["expired"].message == "Token has expired"
+    assert flash.failures["malformed"].message == "Invalid Token Format"
+    assert (cloro.credential.scheme, cloro.probe.path) == ("Bearer", "/v1/monitor")
+    assert set(cloro.probe.body) == {"prompt", "model"}
+    auth_classes = [k for k in cloro.failures if k not in ("duplicate_header", "rate_limited")]
+    for klass in auth_classes:
+        assert cloro.failures[klass].status == 401
+        assert dict(cloro.failures[klass].body) == {"success": False, "error": "Invalid or missing API key"}
+    assert {"expired", "revoked"} <= set(cloro.keys.states) and cloro.rate_limit is not None
+    assert claid.credential.scheme == "Bearer" and claid.scopes is not None
+    assert set(claid.scopes.expand(["admin"])) == {"admin", "storage", "image_editing"}
+    assert claid.failures["insufficient_scope"].status == 403 and claid.keys.shown_once
+
+
+# --- broken specs: the error names the file, the YAML path (with line) and what is wrong ---
+
+def _write(tmp_path: Path, raw: dict[str, Any], name: str = "cloro") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _cloro() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "specs" / "cloro.yaml").read_text(encoding="utf-8"))
+
+
+def _set(raw: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = raw
+    for p in parents:
+        node = node[p]
+    if value is _DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+_DELETE = object()
+
+BROKEN = [
+    ("credential.scheme", "Be arer", "credential.scheme (line", "does not match"),
+    ("credential.token.format", "uuid", "credential.token.format (line", "'uuid' is not one of ['jwt', 'hex', 'opaque']"),
+    ("failures.missing", _DELETE, "failures (line", "'missing' is a required property"),
+    ("failures.invalid.rule.strength", "guessed", "failures.invalid.rule.strength (line", "'guessed' is not one of"),
+    ("failures.invalid.rule", {"strength": "inferred", "source": "a guess"}, "failures.invalid.rule (line", "'reason' is a required property"),
+    ("failures.invalid.status", 200, "failures.invalid.status (line", "less than the minimum of 400"),
+    ("credential.colour", "blue", "credential (line", "allowed here: challenge, header"),
+    ("failures.expired", _DELETE, "failures (line", "failure class 'expired' is missing: keys.states lists 'expired'"),
+    ("rate_limit", _DELETE, "failures.rate_limited (line", "has nothing that can cause it"),
+    ("failures.duplicate_header.message_rule", {"strength": "documented", "source": "quoted text"}, "failures.duplicate_header.message_rule (line", "needs the message it judges"),
+    ("credential.challenge.value", 'Token realm="x"', "credential.challenge.value (line", "must name the scheme 'Bearer'"),
+    ("failures.missing.schema", {"type": "array"}, "failures.missing.body (line", "does not match its schema"),
+    ("failures.rate_limited.headers", {"Retry-After": "([0-9"}, "failures.rate_limited.headers.Retry-After (line", "not a regular expression"),
+]
+
+
+@pytest.mark.parametrize("path,value,where,what", BROKEN, ids=[b[0] + ":" + b[3][:20] for b in BROKEN])
+def test_broken_spec_error_names_file_path_and_problem(tmp_path: Path, path: str, value: Any, where: str, what: str) -> None:
+    raw = _cloro()
+    _set(raw, path, value)
+    spec_file = _write(tmp_path, raw)
+    with pytest.raises(SpecError) as info:
+        load_spec(spec_file)
+    message = str(info.value)
+    assert message.startswith(str(spec_file)), message
+    assert f": {where}" in message, message
+    assert what in message, message
+
+
+def test_id_must_match_file_name(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"other\.yaml: id \(line 1\): 'cloro' must equal the file name 'other'"):
+        load_spec(_write(tmp_path, _cloro(), name="other"))
+
+
+def test_message_must_stand_in_the_body(tmp_path: Path) -> None:
+    raw = _cloro()
+    raw["failures"]["invalid"]["message"] = "Key not found"
+    raw["failures"]["invalid"]["message_rule"] = {"strength": "documented", "source": "quoted text"}
+    with pytest.raises(SpecError, match=r"failures\.invalid\.message \(line \d+\): the message 'Key not found' does not appear"):
+        load_spec(_write(tmp_path, raw))
+
+
+def test_limited_key_must_lack_the_probe_scope(tmp_path: Path) -> None:
+    raw = yaml.safe_load((ROOT / "specs" / "claid.yaml").read_text(encoding="utf-8"))
+    raw["scopes"]["limited"] = ["admin"]
+    with pytest.raises(SpecError, match=r"scopes\.limited \(line \d+\): the limited key must lack the probe's scope 'image_editing'"):
+        load_spec(_write(tmp_path, raw, name="claid"))
+
+
+def test_yaml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "cloro.yaml"
+    bad.write_text("id: cloro\nname: [unclosed\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"cloro\.yaml: line \d+, column \d+: not valid YAML"):
+        load_spec(bad)
+
+
+def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
+    listy = tmp_path / "cloro.yaml"
+    listy.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="a spec is a YAML mapping"):
+        load_spec(listy)
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec(tmp_path / "absent.yaml")
+
+
+def test_loaded_spec_is_immutable() -> None:
+    spec = SPECS["cloro"]
+    with pytest.raises(AttributeError):
+        spec.id = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        spec.failures["missing"].body["error"] = "x"  # type: ignore[index]
+
+
+def test_check_command_reports_every_problem_without_traceback(tmp_path: Path) -> None:
+    raw = _cloro()
+    raw["credential"]["scheme"] = "Be arer"
+    raw["probe"]["method"] = "FETCH"
+    bad = _write(tmp_path, raw)
+    out = subprocess.run([sys.executable, "-m", "specs", "check", str(bad), *map(str, spec_paths())], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr + out.stdout
+    assert f"{bad}: credential.scheme (line" in out.stderr
+    assert f"{bad}: probe.method (line" in out.stderr
+    assert "specs/claid.yaml: ok" in out.stdout
