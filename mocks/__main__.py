@@ -1,0 +1,153 @@
+"""`python -m mocks serve|defects|scenarios|gate`: run a provider mock, list defects and scenarios, gate a client."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from specs import SPEC_DIR, ProviderSpec, SpecError, load_spec, spec_paths
+
+from ._app import build_app
+from ._defects import DEFECTS, check_defects, defects_for
+from ._scenarios import FORMS, Scenario, parse_scenario, scenarios_for
+from ._serve import run_options, serve
+
+
+def _provider_ids() -> list[str]:
+    return [p.stem for p in spec_paths()]
+
+
+def provider(text: str) -> ProviderSpec:
+    """argparse type: a provider id -> its spec (only that spec is loaded)."""
+    ids = _provider_ids()
+    if text not in ids:
+        raise argparse.ArgumentTypeError(f"unknown provider {text!r}; providers: {', '.join(ids)}")
+    try:
+        return load_spec(SPEC_DIR / f"{text}.yaml")
+    except SpecError as exc:
+        raise argparse.ArgumentTypeError(f"the {text} spec cannot be used: {str(exc).splitlines()[0]}") from None
+
+
+def _defect(text: str) -> str:
+    if text not in DEFECTS:
+        raise argparse.ArgumentTypeError(f"unknown defect {text!r}; defects: {', '.join(DEFECTS)}")
+    return text
+
+
+def _scenario(text: str) -> Scenario:
+    try:
+        return parse_scenario(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}; a port is 0..65535 (0 picks a free one)")
+    return int(text)
+
+
+def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    spec: ProviderSpec = args.provider
+    try:
+        check_defects(spec, args.defect or ())
+        if args.scenario is not None and (why := args.scenario.refusal(spec)):
+            raise ValueError(why)
+        app = build_app(spec, **run_options(args))
+    except ValueError as exc:
+        parser.error(str(exc))
+    return serve(app, args.host, args.port, tls=args.tls)
+
+
+def _run_defects(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    spec: ProviderSpec | None = args.provider
+    names = defects_for(spec) if spec else tuple(DEFECTS)
+    if args.json:
+        print(json.dumps([{"name": n, "bug": DEFECTS[n].bug, "breaks": DEFECTS[n].breaks, "applies_to": DEFECTS[n].applies_to} for n in names], indent=2))
+        return 0
+    width = max(len(n) for n in DEFECTS)
+    for n in names:
+        d = DEFECTS[n]
+        print(f"{n:<{width}}  {d.bug}; breaks: {d.breaks} [applies to: {d.applies_to}]")
+    return 0
+
+
+def _run_scenarios(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    for form in scenarios_for(args.provider) if args.provider else FORMS:
+        print(form)
+    return 0
+
+
+def _unavailable(why: str) -> Callable[[argparse.Namespace, argparse.ArgumentParser], int]:
+    def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+        parser.error(f"gate is not available: {why}")
+        return 2
+
+    return run
+
+
+def _add_gate(sub: Any) -> None:
+    """The `gate` subcommand, from mocks/_gate.py when present; without it the others still work."""
+    try:
+        from . import _gate
+
+        doc = (_gate.__doc__ or "run a client's test command against the mock and judge its requests").strip().splitlines()[0]
+        _gate.add_arguments(argparse.ArgumentParser())  # fails here, before `gate` is registered
+        p = sub.add_parser("gate", help=doc, description=doc)
+        _gate.add_arguments(p)
+        p.set_defaults(subparser=p, run=lambda args, parser: _gate.main(args))
+        return
+    except ModuleNotFoundError as exc:
+        missing = exc.name == f"{__package__}._gate"
+        why = "mocks/_gate.py is missing" if missing else f"mocks/_gate.py failed to load: {exc}"
+    except Exception as exc:  # a half-written gate must not break serve and defects
+        why = f"mocks/_gate.py failed to load: {type(exc).__name__}: {exc}"
+    p = sub.add_parser("gate", help=f"(unavailable: {why})")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(subparser=p, run=_unavailable(why))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    parser = argparse.ArgumentParser(prog="python -m mocks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run one provider's mock until SIGINT/SIGTERM",
+                       description="Run one provider's mock. The first stdout line is one JSON object: "
+                                   '{"provider", "base_url", "keys"}.')
+    s.add_argument("provider", metavar="ID", type=provider, help=f"provider id ({', '.join(_provider_ids())})")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=_port, default=0, help="port to bind (default 0: a free port)")
+    s.add_argument("--seed", help="make the keys deterministic")
+    s.add_argument("--no-rate-limit", action="store_true", help="drop the spec's own rate limit (benchmarks, long runs)")
+    s.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA; the serve line adds its `ca_bundle` path")
+    s.add_argument("--defect", action="append", type=_defect, metavar="NAME", help="plant a defect (repeatable; see `defects`)")
+    s.add_argument("--scenario", type=_scenario, metavar="NAME", help=f"change state mid-run: {', '.join(FORMS)}")
+    s.set_defaults(subparser=s, run=_run_serve)
+
+    d = sub.add_parser("defects", help="list the defects a mock can be run with")
+    d.add_argument("provider", metavar="ID", nargs="?", type=provider, help="only those that apply to this provider")
+    d.add_argument("--json", action="store_true", help="as JSON")
+    d.set_defaults(subparser=d, run=_run_defects)
+
+    c = sub.add_parser("scenarios", help="list the scenarios a mock can be run with")
+    c.add_argument("provider", metavar="ID", nargs="?", type=provider, help="only those that apply to this provider")
+    c.set_defaults(subparser=c, run=_run_scenarios)
+
+    _add_gate(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the subcommand; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.run(args, args.subparser) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""The mock as an aiohttp application: protected routes, the exchange route, the admin API.
+
+Speed matters (a benchmark races the mock against a bare handler), so each route is one plain
+handler with no middleware, answers are bytes built at start-up, and the journal keeps raw data.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import time
+from typing import Any, Awaitable, Callable, Iterable
+
+from aiohttp import web
+
+from specs import ProviderSpec, get_spec
+
+from ._body import BodyReader
+from ._decide import Head, Plan, compile_plan, decide
+from ._defects import check_defects
+from ._journal import DEFAULT_LIMIT, Journal
+from ._keys import KeyStore
+from ._ratelimit import FixedWindow
+from ._responses import JSON, Decision
+from ._scenarios import Scenario, ScenarioRun, parse_scenario
+
+# Reserved for the admin API: never protected, never journaled.
+ADMIN_PREFIX = "/__authconform__/"
+# aiohttp's own default (client_max_size), said once so the fast body path applies it too.
+MAX_BODY = 1024 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class MockState:
+    """One provider mock's state: spec, compiled plan, key store, journal, scenario counters."""
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        defects: Iterable[str] = (),
+        scenario: Scenario | str | None = None,
+        seed: str | int | None = None,
+        journal_limit: int = DEFAULT_LIMIT,
+        rate_limit: bool = True,
+    ):
+        self.spec = spec
+        self.defects = check_defects(spec, defects)
+        self.plan: Plan = compile_plan(spec, sorted(self.defects))
+        self.store = KeyStore(spec, seed=seed)
+        if spec.rate_limit is not None and rate_limit:
+            self.store.limiter = FixedWindow(spec.rate_limit.requests, spec.rate_limit.window_seconds)
+        self.journal = Journal(journal_limit)
+        if isinstance(scenario, str):
+            scenario = parse_scenario(scenario)
+        self.scenario = scenario
+        self.run = ScenarioRun(scenario, spec, self.store) if scenario is not None else None
+
+    def keys(self) -> dict[str, Any]:
+        """The keys by role (and Crux's username and password, Flash's binding)."""
+        return self.store.public()
+
+    def entries(self, since: int = 0) -> list[dict[str, Any]]:
+        """The journal, redacted, after sequence number `since`."""
+        return self.journal.entries(self.plan, self.store, since)
+
+    def reset(self) -> None:
+        """Keys back to the initial set, journal, rate counters and scenario counters cleared."""
+        self.store.reset()
+        self.journal.clear()
+        if self.run is not None:
+            self.run.reset()
+
+    def info(self) -> dict[str, Any]:
+        """Which provider, defects and scenario this mock runs."""
+        return {
+            "provider": self.spec.id,
+            "defects": sorted(self.defects),
+            "scenario": str(self.scenario) if self.scenario else None,
+            "probe": {"method": self.spec.probe.method, "path": self.spec.probe.path},
+            "exchange": {"method": self.spec.exchange.method, "path": self.spec.exchange.path} if self.spec.exchange else None,
+        }
+
+
+MOCK = web.AppKey("authconform_mock", MockState)
+
+
+def build_app(
+    spec: ProviderSpec | str,
+    *,
+    defects: Iterable[str] = (),
+    scenario: Scenario | str | None = None,
+    seed: str | int | None = None,
+    journal_limit: int = DEFAULT_LIMIT,
+    rate_limit: bool = True,
+) -> web.Application:
+    """An aiohttp application that answers like the provider (ValueError for a bad defect or scenario).
+
+    `rate_limit=False` drops the spec's own limit (benchmarks, long suites); a rate-limit:N
+    scenario still applies.
+    """
+    if isinstance(spec, str):
+        spec = get_spec(spec)
+    state = MockState(spec, defects, scenario, seed, journal_limit, rate_limit)
+    app = web.Application(client_max_size=MAX_BODY)
+    app[MOCK] = state
+    _add_admin(app, state)
+    probe, exchange = spec.probe.path, spec.exchange.path if spec.exchange else None
+    if probe == exchange or probe.startswith(ADMIN_PREFIX) or (exchange or "").startswith(ADMIN_PREFIX):
+        raise ValueError(f"{spec.path}: probe and exchange paths must differ and stay out of {ADMIN_PREFIX}")
+    app.router.add_route("*", probe, _protected(state))
+    if exchange:
+        app.router.add_route("*", exchange, _exchange(state))
+    app.router.add_route("*", "/{tail:.*}", _unknown(state))
+    return app
+
+
+def _buffered_body(request: web.Request) -> bytes | None:
+    """The body when aiohttp already holds all of it (the usual case for small requests), else None.
+
+    Peeking at the buffer costs a join; consuming it (read/read_nowait) makes aiohttp resume the
+    transport and re-run its parser, measured as the costliest step left on the hot path. aiohttp
+    drops an unread body once the handler returns. Without the private buffer, None: read it then.
+    """
+    payload = request.content
+    if not payload.is_eof():
+        return None
+    buffer = getattr(payload, "_buffer", None)
+    if buffer is None or getattr(payload, "_buffer_offset", 0):
+        return None
+    if not buffer:
+        return b""
+    return buffer[0] if len(buffer) == 1 else b"".join(buffer)
+
+
+async def _body(request: web.Request) -> bytes | None:
+    """The request body, or None when it is over the size limit."""
+    body = _buffered_body(request)
+    if body is not None:
+        return body if len(body) <= MAX_BODY else None
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return None
+
+
+def _head(request: web.Request, body: bytes) -> Head:
+    return Head(request.method, request.raw_path, request.raw_headers, body)
+
+
+def _respond(d: Decision) -> web.Response:
+    return web.Response(body=d.body, status=d.status, headers=d.headers)
+
+
+def _reset_connection(request: web.Request) -> None:
+    """Drop the connection with a TCP RST (SO_LINGER 0), as a crashed upstream would."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    transport.abort()
+
+
+async def _fault(state: MockState, request: web.Request, body: bytes, fault: str) -> web.StreamResponse:
+    """flaky:N: a 503 with Retry-After, or a reset connection."""
+    d = state.plan.table["unavailable"]
+    state.journal.add(_head(request, body), request.remote, None if fault == "reset" else d, fault)
+    if fault == "reset":
+        # The response below is never sent: aiohttp's write to the aborted transport fails with
+        # a ConnectionError, which it treats as a client gone (no log, no traceback).
+        _reset_connection(request)
+    return _respond(d)
+
+
+def _protected(state: MockState) -> Handler:
+    plan, store, journal, run = state.plan, state.store, state.journal, state.run
+    too_large = plan.table["too_large"]
+    monotonic = time.monotonic
+    header_name = state.spec.credential.header
+    new_head = tuple.__new__  # Head(...) without its Python-level __new__: this is the hot path
+
+    async def protected(request: web.Request) -> web.StreamResponse:
+        body = _buffered_body(request)
+        if body is None or len(body) > MAX_BODY:
+            body = await _body(request)
+            if body is None:
+                journal.add(_head(request, b""), request.remote, too_large)
+                return _respond(too_large)
+        if run is not None:
+            fault = run.fault()
+            if fault is not None:
+                return await _fault(state, request, body, fault)
+        # The credential and Content-Type from aiohttp's own (C) header index: cheaper than a scan.
+        # Its str values are the raw bytes decoded with surrogateescape, so encoding restores them.
+        hdrs = request.headers
+        lines = hdrs.getall(header_name, ())
+        head = new_head(Head, (
+            request.method, request.raw_path, request.raw_headers, body,
+            [v.encode("utf-8", "surrogateescape") for v in lines] if lines else (),
+            hdrs.get("Content-Type", ""),
+        ))  # fmt: skip
+        d = decide(plan, head, store, monotonic())
+        journal.add(head, request.remote, d)
+        if run is not None:
+            run.after(d)
+        return web.Response(body=d.body, status=d.status, headers=d.headers)
+
+    return protected
+
+
+def _field_bytes(fields: Any, name: str) -> bytes:
+    value = fields.get(name) if isinstance(fields, dict) else None
+    if value is None:
+        return b""
+    return (value if isinstance(value, str) else json.dumps(value)).encode("utf-8", "surrogateescape")
+
+
+def _exchange(state: MockState) -> Handler:
+    spec, plan, store, journal, run = state.spec, state.plan, state.store, state.journal, state.run
+    ex = spec.exchange
+    assert ex is not None
+    reader = BodyReader(ex.content_type)
+    refused = plan.table["invalid.exchange"]
+    wrong_method = plan.table["method_not_allowed"]._replace(headers=(("Content-Type", JSON), ("Allow", ex.method)))
+    issued: dict[str, Decision] = {}
+
+    async def exchange(request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        if body is None:
+            body, d = b"", plan.table["too_large"]
+        elif run is not None and (fault := run.fault()) is not None:
+            return await _fault(state, request, body, fault)
+        elif request.method != ex.method:
+            d = wrong_method
+        else:
+            fields = reader.fields(_head(request, body))
+            if store.check_login(_field_bytes(fields, ex.username_field), _field_bytes(fields, ex.password_field)):
+                key = store.user_token()
+                d = issued.get(key.id)
+                if d is None:
+                    token = json.dumps({ex.token_field: key.value}, separators=(",", ":")).encode()
+                    d = issued[key.id] = Decision(None, None, 200, (("Content-Type", JSON),), token).with_key(key)
+            else:
+                d = refused
+        journal.add(_head(request, body), request.remote, d)
+        return _respond(d)
+
+    return exchange
+
+
+def _unknown(state: MockState) -> Handler:
+    not_found = state.plan.table["not_found"]
+
+    async def unknown(request: web.Request) -> web.StreamResponse:
+        if request.path.startswith(ADMIN_PREFIX):
+            return _error(404, f"no admin route {request.method} {request.path}; see GET {ADMIN_PREFIX}info")
+        body = await _body(request)
+        state.journal.add(_head(request, body or b""), request.remote, not_found)
+        return _respond(not_found)
+
+    return unknown
+
+
+# -- admin API -------------------------------------------------------------------------------------
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _add_admin(app: web.Application, state: MockState) -> None:
+    store = state.store
+    r = app.router
+
+    async def get_keys(request: web.Request) -> web.Response:
+        return web.json_response(state.keys())
+
+    async def mint_key(request: web.Request) -> web.Response:
+        try:
+            raw = await request.read()
+            data = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return _error(400, 'the body must be JSON: {"state": "valid", "scopes": [...], "binding": "...", "kind": "..."}')
+        if not isinstance(data, dict):
+            return _error(400, "the body must be a JSON object")
+        unknown = sorted(set(data) - {"state", "scopes", "binding", "kind"})
+        if unknown:
+            return _error(400, f"unknown field {unknown[0]!r}; fields: state, scopes, binding, kind")
+        scopes = data.get("scopes")
+        if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
+            return _error(400, "scopes must be a list of scope names")
+        try:
+            key = store.mint(str(data.get("state", "valid")), scopes, data.get("binding"), data.get("kind"))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return web.json_response(
+            {"id": key.id, "key": key.value, "state": key.state, "scopes": list(key.scopes), "binding": key.binding, "kind": key.kind}
+        )
+
+    def set_state(new_state: str) -> Handler:
+        async def handler(request: web.Request) -> web.Response:
+            try:
+                key = store.set_state(request.match_info["id"], new_state)
+            except KeyError as exc:
+                return _error(404, exc.args[0])
+            except ValueError as exc:
+                return _error(400, str(exc))
+            return web.json_response({"id": key.id, "state": key.state})
+
+        return handler
+
+    async def get_journal(request: web.Request) -> web.Response:
+        since = request.query.get("since", "0")
+        if not since.isdigit():
+            return _error(400, "since must be a sequence number (a whole number)")
+        return web.json_response({"entries": state.entries(int(since)), "dropped": state.journal.dropped})
+
+    async def clear_journal(request: web.Request) -> web.Response:
+        return web.json_response({"cleared": state.journal.clear()})
+
+    async def reset(request: web.Request) -> web.Response:
+        state.reset()
+        return web.json_response({"reset": True, "keys": state.keys()})
+
+    async def info(request: web.Request) -> web.Response:
+        return web.json_response(state.info())
+
+    p = ADMIN_PREFIX
+    r.add_get(p + "keys", get_keys, allow_head=False)
+    r.add_post(p + "keys", mint_key)
+    r.add_post(p + "keys/{id}/expire", set_state("expired"))
+    r.add_post(p + "keys/{id}/revoke", set_state("revoked"))
+    r.add_get(p + "journal", get_journal, allow_head=False)
+    r.add_delete(p + "journal", clear_journal)
+    r.add_post(p + "reset", reset)
+    r.add_get(p + "info", info, allow_head=False)

@@ -1,0 +1,349 @@
+"""The mock's auth decision: a function of (plan, request head, key store, now) -> Decision.
+
+No I/O and no web framework here. `Plan` is a spec compiled once (matching data, answer table,
+defect switches); `decide` walks ARCHITECTURE.md's order and returns a prebuilt answer. Its one
+side effect is the rate counter of the key presented (the store's limiter).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from urllib.parse import parse_qsl
+
+from specs import ProviderSpec, thaw
+
+from ._body import BodyReader
+from ._keys import KeyStore
+from ._responses import Decision, build_table, echo, retry_after
+
+# RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+TOKEN68 = re.compile(rb"[A-Za-z0-9\-._~+/]+=*")
+# The two scheme keywords API providers use for keys; accept_other_scheme takes either for the other.
+COMMON_SCHEMES = (b"bearer", b"token")
+CRASH_HEADER_LENGTH = 1024
+# Bounds of the per-plan caches (header value -> parse, key answers): cleared whole when full,
+# so a fuzzer's stream of distinct values cannot grow them.
+PARSE_CACHE = 4096
+ANY_TOKEN = "@any"  # accept_any_token: past the scheme, nothing else is looked at
+SHORT_COMPARE = 8
+
+
+class Head(NamedTuple):
+    """What the decision reads from a request: method, raw target, raw header pairs, body bytes.
+
+    A server that has already indexed its headers may also pass the credential header's values
+    (`credential`, as bytes) and the Content-Type (`content_type`, "" when absent); left None,
+    both are found in `headers`.
+    """
+
+    method: str
+    target: str
+    headers: Sequence[tuple[bytes, bytes]]
+    body: bytes = b""
+    credential: Sequence[bytes] | None = None
+    content_type: str | bytes | None = None
+
+
+@dataclass(eq=False)
+class Plan:
+    """A spec compiled for deciding: byte patterns, the answer table, the defect switches."""
+
+    spec: ProviderSpec
+    defects: frozenset[str]
+    table: dict[str, Decision]
+    header: bytes
+    scheme: bytes
+    insensitive: bool
+    tab: bool
+    seps: bytes
+    shape: re.Pattern[bytes] | None
+    query_names: frozenset[str]
+    query_names_re: re.Pattern[bytes]
+    method: str
+    binding_field: str | None
+    bad_body: Any
+    has_bad_request: bool
+    body: BodyReader
+    other_schemes: frozenset[bytes]
+    parsed: dict[bytes, tuple[bytes, bytes] | str] = field(default_factory=dict)
+    entry: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
+    _rate: dict[int, Decision] = field(default_factory=dict)
+
+    def rate_limited(self, seconds: int) -> Decision:
+        """The rate-limited answer with `Retry-After: seconds` (cached per value)."""
+        d = self._rate.get(seconds)
+        if d is None:
+            if len(self._rate) > 4096:
+                self._rate.clear()
+            d = self._rate[seconds] = retry_after(self.table["rate_limited"], seconds)
+        return d
+
+
+def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
+    """Compile a spec (and the defects to plant) for `decide`."""
+    cred = spec.credential
+    found = frozenset(defects)
+    insensitive = cred.scheme_insensitive and "case_sensitive_scheme" not in found
+    scheme = cred.scheme.encode("ascii")
+    tab = cred.separator == "whitespace"
+    enforce = cred.token.enforce_shape
+    plan = Plan(
+        spec=spec,
+        defects=found,
+        table=build_table(spec, found),
+        header=cred.header.lower().encode("ascii"),
+        scheme=scheme.lower() if insensitive else scheme,
+        insensitive=insensitive,
+        tab=tab,
+        seps=b" \t" if tab else b" ",
+        shape=re.compile(cred.token.pattern().pattern.encode("ascii")) if enforce else None,
+        query_names=frozenset(spec.query_names),
+        query_names_re=re.compile(b"|".join(re.escape(n.encode("utf-8")) for n in spec.query_names)),
+        method=spec.probe.method,
+        binding_field=spec.binding.field if spec.binding else None,
+        bad_body=thaw(spec.probe.bad_body),
+        has_bad_request=spec.failure("bad_request") is not None,
+        body=BodyReader(spec.probe.content_type),
+        other_schemes=frozenset(COMMON_SCHEMES) - {scheme.lower()},
+    )
+    plan.entry = _decider(plan)
+    return plan
+
+
+def credential_lines(plan: Plan, head: Head) -> Sequence[bytes]:
+    """Every value sent under the credential header (one per field line)."""
+    if head.credential is not None:
+        return head.credential
+    name = plan.header
+    size = len(name)
+    return [v for n, v in head.headers if len(n) == size and n.lower() == name]
+
+
+def decide(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
+    """The mock's answer to one request on a protected route."""
+    return plan.entry(head, store, now)
+
+
+def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
+    """`decide` specialised on one plan.
+
+    The plan's answers and the defect switches are bound once, as closure variables: this runs
+    for every request, and a lookup on a local costs a fraction of one on an attribute or a set.
+    """
+    table = plan.table
+    parsed_cache = plan.parsed
+    bugs = plan.defects
+    fields_of = plan.body.fields
+    method, binding_field, has_bad_request, bad_body = plan.method, plan.binding_field, plan.has_bad_request, plan.bad_body
+    accept_missing, accept_query_key = "accept_missing" in bugs, "accept_query_key" in bugs
+    accept_expired, accept_revoked = "accept_expired" in bugs, "accept_revoked" in bugs
+    accept_refused, ignore_binding = "accept_refused_kind" in bugs, "ignore_binding" in bugs
+    ignore_scope, ignore_rate = "ignore_scope" in bugs, "ignore_rate_limit" in bugs
+    loose = {
+        "prefix": "prefix_compare" in bugs,
+        "short": SHORT_COMPARE if "short_compare" in bugs else 0,
+        "casefold": "case_insensitive_compare" in bugs,
+    }
+    loose_lookup = any(loose.values())
+    duplicate, missing, token_in_query = table["duplicate_header"], table["missing"], table["token_in_query"]
+    unknown, success = table["invalid.unknown"], table["success"]
+    # Answers noting a key (id, state), built once per key and state: {key: (state, {name: Decision})}.
+    keyed: dict[Any, tuple[str, dict[str, Decision]]] = {}
+
+    def answer(name: str, key: Any) -> Decision:
+        slot = keyed.get(key)
+        if slot is None or slot[0] != key.state:
+            if len(keyed) >= PARSE_CACHE:
+                keyed.clear()
+            slot = keyed[key] = (key.state, {})
+        d = slot[1].get(name)
+        if d is None:
+            d = slot[1][name] = table[name].with_key(key)
+        return d
+
+    def authorised(head: Head, key: Any) -> Decision:
+        """6. Past auth: the method, then the body, then the probe's success."""
+        if head.method != method:
+            return table["method_not_allowed"] if key is None else answer("method_not_allowed", key)
+        if has_bad_request and head.body:
+            fields = fields_of(head)
+            if fields is None or fields == bad_body:
+                return table["bad_request"] if key is None else answer("bad_request", key)
+        return success if key is None else answer("success", key)
+
+    def authenticate(head: Head, store: KeyStore, now: float, token: bytes, digest: bytes | None = None) -> Decision:
+        """5. The key: known, live, of an accepted kind, bound here, scoped enough, within its rate."""
+        key = store.lookup(token, digest)
+        if key is None and loose_lookup:
+            key = store.lookup_loose(token, **loose)
+        if key is None:
+            return unknown
+        state = key.state
+        if state != "valid":
+            if state == "expired" and not accept_expired:
+                return answer("expired", key)
+            if state == "revoked" and not accept_revoked:
+                return answer("revoked", key)
+        if binding_field is not None:
+            if key.refused and not accept_refused:
+                return answer("invalid.refused_kind", key)
+            if key.binding is not None and not ignore_binding and key.binding != binding_value(plan, head):
+                return answer("invalid.other_binding", key)
+        if not key.covers and not ignore_scope:
+            return answer("insufficient_scope", key)
+        limiter = store.limiter
+        if limiter is not None and not ignore_rate:
+            wait = limiter.hit(key.id, now)
+            if wait is not None:
+                return plan.rate_limited(wait).with_key(key)
+        return authorised(head, key)
+
+    def core(head: Head, store: KeyStore, now: float) -> Decision:
+        lines = head.credential
+        if lines is None:
+            lines = credential_lines(plan, head)
+        if len(lines) != 1:
+            # 1. RFC 9110 §5.3: Authorization is not a list field; two field lines make a malformed request.
+            if lines:
+                return duplicate
+            # 2. No header: a key elsewhere (query, body field) is misplaced; nothing at all is missing.
+            misplaced = find_misplaced(plan, head)
+            if misplaced is None:
+                return authorised(head, None) if accept_missing else missing
+            if accept_query_key:
+                return authenticate(head, store, now, misplaced[1].encode("utf-8", "surrogateescape"))
+            return token_in_query
+        # 3-4 depend on the header value alone: remembered per value (clients resend the same one).
+        raw = lines[0]
+        parsed = parsed_cache.get(raw)
+        if parsed is None:
+            parsed = parse_credential(plan, raw)
+            if len(parsed_cache) >= PARSE_CACHE:
+                parsed_cache.clear()
+            parsed_cache[raw] = parsed
+        if type(parsed) is tuple:
+            return authenticate(head, store, now, parsed[0], parsed[1])
+        if parsed is ANY_TOKEN:
+            return authorised(head, None)
+        return table[parsed]
+
+    if not bugs:
+        return core
+
+    def with_defects(head: Head, store: KeyStore, now: float) -> Decision:
+        lines = credential_lines(plan, head)
+        if lines:
+            crashed = _crash(plan, lines)
+            if crashed is not None:
+                return crashed
+        d = core(head, store, now)
+        if "echo_credential" in bugs and d.status >= 400 and d.klass is not None:
+            presented = presented_credential(plan, head)
+            if presented:
+                d = echo(d, presented)
+        return d
+
+    return with_defects
+
+
+def parse_credential(plan: Plan, raw: bytes) -> tuple[bytes, bytes] | str:
+    """Steps 3-4 on one header value: (token, its SHA-256), or the table name of the failure."""
+    # 3. RFC 9110 §5.5: leading and trailing whitespace is not part of the field value.
+    value = raw.strip(b" \t")
+    if not value:
+        return "empty"
+    # 4. RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
+    cut = first_separator(value, plan.tab)
+    if cut < 0:
+        if _scheme_matches(plan, value):
+            return "malformed.scheme_only"
+        if "accept_raw_key" in plan.defects:
+            return value, sha256(value).digest()
+        return "no_scheme"
+    scheme = value[:cut]
+    rest = value[cut + 1 :].lstrip(plan.seps)
+    if not _scheme_matches(plan, scheme):
+        if not ("accept_other_scheme" in plan.defects and scheme.lower() in plan.other_schemes):
+            return "wrong_scheme"
+    if "accept_any_token" in plan.defects:
+        return ANY_TOKEN
+    if first_separator(rest, plan.tab) >= 0:
+        return "malformed.internal_space"
+    if TOKEN68.fullmatch(rest) is None:
+        return "malformed.bad_chars"
+    if plan.shape is not None and plan.shape.fullmatch(rest) is None:
+        return "malformed.shape"
+    return rest, sha256(rest).digest()
+
+
+def first_separator(value: bytes, tab: bool) -> int:
+    """Where the first separator (SP, or SP/HTAB for `whitespace` specs) is, or -1."""
+    sp = value.find(b" ")
+    if not tab:
+        return sp
+    ht = value.find(b"\t")
+    if sp < 0:
+        return ht
+    return sp if ht < 0 else min(sp, ht)
+
+
+def _scheme_matches(plan: Plan, scheme: bytes) -> bool:
+    # RFC 9110 §11.1: "a case-insensitive token"; bytes.lower() folds ASCII only, so no homoglyph
+    # (the Kelvin sign U+212A, say) ever folds into a scheme keyword.
+    return (scheme.lower() if plan.insensitive else scheme) == plan.scheme
+
+
+def _crash(plan: Plan, lines: Sequence[bytes]) -> Decision | None:
+    bugs = plan.defects
+    if "crash_duplicate_header" in bugs and len(lines) > 1:
+        return plan.table["crash"]
+    if "crash_long_header" in bugs and any(len(v) > CRASH_HEADER_LENGTH for v in lines):
+        return plan.table["crash"]
+    if "crash_non_ascii" in bugs and any(not v.isascii() for v in lines):
+        return plan.table["crash"]
+    return None
+
+
+def binding_value(plan: Plan, head: Head) -> str | None:
+    """The resource the request names in its body (Flash's flash_id), or None."""
+    fields = plan.body.fields(head)
+    if not fields or plan.binding_field not in fields:
+        return None
+    value = fields[plan.binding_field]
+    return value if isinstance(value, str) else str(value)
+
+
+def query_pairs(target: str) -> list[tuple[str, str]]:
+    """The query parameters of a raw request target."""
+    cut = target.find("?")
+    if cut < 0:
+        return []
+    return parse_qsl(target[cut + 1 :].split("#", 1)[0], keep_blank_values=True)
+
+
+def find_misplaced(plan: Plan, head: Head) -> tuple[str, str] | None:
+    """A credential-named query parameter or body field (name, value), or None."""
+    if "?" in head.target:
+        for name, value in query_pairs(head.target):
+            if name in plan.query_names:
+                return name, value
+    body = head.body
+    # One C-level search before any parsing: most bodies name no credential field at all.
+    if body and plan.query_names_re.search(body) is not None:
+        fields: Mapping[str, Any] | None = plan.body.fields(head)
+        for name in fields or ():
+            if name in plan.query_names:
+                value = fields[name]  # type: ignore[index]
+                return name, value if isinstance(value, str) else str(value)
+    return None
+
+
+def presented_credential(plan: Plan, head: Head) -> bytes | None:
+    """What the request presented as its credential: the header value, or a misplaced key."""
+    lines = credential_lines(plan, head)
+    if lines:
+        return lines[0].strip(b" \t") or None
+    misplaced = find_misplaced(plan, head)
+    return misplaced[1].encode("utf-8", "surrogateescape") if misplaced else None

@@ -1,0 +1,52 @@
+"""A request handler whose error answers never quote the request.
+
+aiohttp's HTTP parser answers a malformed request with a 400 whose body is the parser's message,
+and that message quotes the offending header line: `Invalid header value char:
+b'Authorization: Bearer <the key>\\x01'`. It also logs the exception, key included. A mock that
+judges clients on never leaking a credential must not leak one itself, so its error answers carry
+the status phrase only and its log names the exception type, never its text.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from http import HTTPStatus
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+log = logging.getLogger("authconform.mock")
+
+
+class QuietRequestHandler(RequestHandler):
+    """aiohttp's RequestHandler, with error responses and logs that quote nothing of the request."""
+
+    def handle_error(self, request, status=500, exc=None, message=None):  # type: ignore[no-untyped-def]
+        """A plain-text `400 Bad Request` (or other status phrase), closing the connection."""
+        if status >= 500 and exc is not None:
+            # The frames say where the mock broke; the message could hold request bytes, so it is left out.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("mock error %s answering a request:\n%s", type(exc).__name__, frames)
+        if request.writer.output_size > 0:
+            raise ConnectionError("Response is sent already, cannot send another response with the error message")
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        resp = web.Response(status=status, text=f"{status} {phrase}\n", content_type="text/plain")
+        resp.force_close()
+        return resp
+
+
+class QuietServer(web.Server):
+    """aiohttp's low-level Server making QuietRequestHandlers."""
+
+    def __call__(self) -> RequestHandler:
+        return QuietRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+def quieten(runner: web.AppRunner) -> None:
+    """Make a set-up runner's server answer errors with QuietRequestHandler (before sites start)."""
+    server = runner.server
+    if server is not None and type(server) is web.Server:
+        server.__class__ = QuietServer

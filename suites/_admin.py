@@ -1,0 +1,58 @@
+"""A client for the mock's admin API (ARCHITECTURE.md, Mock HTTP contract), spoken over HTTP only:
+the suite never imports the mock, so a bug in the mock cannot hide the same bug in a check."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._transport import RawRequest, send
+
+PREFIX = "/__authconform__"
+
+
+class AdminError(RuntimeError):
+    """The admin API answered something other than the contract says."""
+
+
+class MockAdmin:
+    """The admin endpoints of one running mock: keys, mint, reset."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0):
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, payload: Any = None) -> Any:
+        body = b"" if payload is None else json.dumps(payload).encode()
+        headers = [("Content-Type", "application/json")] if payload is not None else []
+        try:
+            resp = send(self.base_url, RawRequest.build(method, PREFIX + path, headers, body), timeout=self.timeout)
+        except OSError as exc:
+            raise AdminError(f"{method} {PREFIX}{path}: {type(exc).__name__}: {exc}") from None
+        if resp.layer == "closed":
+            raise AdminError(f"{method} {PREFIX}{path}: no response ({resp.error})")
+        if not 200 <= resp.status < 300:
+            raise AdminError(f"{method} {PREFIX}{path}: status {resp.status}")
+        if not resp.body:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise AdminError(f"{method} {PREFIX}{path}: the answer is not JSON") from None
+
+    def keys(self) -> dict[str, str]:
+        """`GET /__authconform__/keys`: the key of every state (and Crux/Flash extras)."""
+        keys = self._call("GET", "/keys")
+        if not isinstance(keys, dict):
+            raise AdminError(f"GET {PREFIX}/keys: expected a JSON object")
+        return {str(k): str(v) for k, v in keys.items()}
+
+    def reset(self) -> None:
+        """`POST /__authconform__/reset`: initial keys back, journal and rate counters cleared."""
+        self._call("POST", "/reset")
+
+    def mint(self, state: str = "valid", **fields: Any) -> str:
+        """`POST /__authconform__/keys`: a fresh key of a state (scopes, binding, kind optional)."""
+        answer = self._call("POST", "/keys", {"state": state, **{k: v for k, v in fields.items() if v is not None}})
+        if not isinstance(answer, dict) or not isinstance(answer.get("key"), str):
+            raise AdminError(f"POST {PREFIX}/keys: expected {{'id': ..., 'key': ...}}")
+        return answer["key"]

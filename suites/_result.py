@@ -1,0 +1,86 @@
+"""What a case run leaves behind: one CheckResult per check and one CaseResult per case, every
+text already redacted (keys shown as their placeholders), so reports may print them as they are."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from specs import Rule
+
+from ._verdict import Verdict
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict on one exchange, with the rule it judged by."""
+
+    check: str
+    verdict: Verdict
+    rule: Rule | None = None
+    expected: str | None = None
+    got: str | None = None
+    forced: bool = False
+    # Why INFO or NOT-APPLICABLE, or which prelude request it was about.
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        out = {k: v for k, v in asdict(self).items() if v is not None and k != "rule"}
+        out["verdict"] = self.verdict.value
+        if self.rule is not None:
+            out["rule"] = rule_dict(self.rule)
+        return out
+
+
+def rule_dict(rule: Rule) -> dict[str, str]:
+    """A rule as JSON-ready data: strength, source (and reason for inferred rules)."""
+    return {k: v for k, v in asdict(rule).items() if v is not None}
+
+
+@dataclass
+class CaseResult:
+    """One case's outcome: verdict, the checks behind it, and the redacted exchange."""
+
+    case_id: str
+    provider: str
+    klass: str
+    variant: str | None
+    description: str
+    credential: str
+    mode: str
+    verdict: Verdict
+    checks: list[CheckResult] = field(default_factory=list)
+    # The skip reason, or the failure message (headline, rule, replay).
+    reason: str | None = None
+    request: str | None = None
+    response: str | None = None
+    replay: str | None = None
+    rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    prelude_requests: int = 0
+    duration: float = 0.0
+
+    def failed(self) -> list[CheckResult]:
+        """The checks that did not pass (FAIL, NON-STRICT, INFO), worst first."""
+        order = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.INFO)
+        return sorted((c for c in self.checks if c.verdict in order), key=lambda c: order.index(c.verdict))
+
+    def deciding_rule(self) -> dict[str, str] | None:
+        """The rule behind the verdict: the worst non-passing check's (with the check's name), else
+        the rule that says the case is accepted or rejected; None when the case names no rule."""
+        for c in self.failed():
+            if c.rule is not None:
+                return {"check": c.check, **rule_dict(c.rule)}
+        for name in ("reject", "accept"):
+            if name in self.rules:
+                return {"name": name, **self.rules[name]}
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: every field, plus `failure_class` and the deciding `rule` (check,
+        strength, source) so that a reader of report.json need not work them out."""
+        out = asdict(self)
+        out["verdict"] = self.verdict.value
+        out["checks"] = [c.as_dict() for c in self.checks]
+        out["failure_class"] = self.klass
+        out["rule"] = self.deciding_rule()
+        return {k: v for k, v in out.items() if v is not None}

@@ -1,0 +1,136 @@
+"""A target: what the suite speaks to. A spec, a base URL, the credentials it may use (each a
+Secret), and whether it is a mock (with an admin API) or a live endpoint.
+
+DESIGN.md: "The same test code runs on both; cases that need a credential the target lacks (an
+expired key, a limited-scope key) are skipped with the reason named."
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from specs import ProviderSpec
+
+from ._admin import MockAdmin
+from ._secret import Secret
+
+MOCK = "mock"
+LIVE = "live"
+
+# DESIGN.md, Environment variables (fixed): credential state -> variable suffix.
+ENV_SUFFIX: Mapping[str, str] = MappingProxyType(
+    {
+        "valid": "API_KEY",
+        "expired": "EXPIRED_KEY",
+        "revoked": "REVOKED_KEY",
+        "limited": "LIMITED_KEY",
+        "username": "USERNAME",
+        "password": "PASSWORD",
+    }
+)
+# What a credential state is, said in skip reasons.
+STATE_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "valid": "a valid key",
+        "expired": "an expired key",
+        "revoked": "a revoked key",
+        "limited": "a key lacking the probe's scope",
+        "username": "a username",
+        "password": "a password",
+        "account": "a token of a refused kind (account-wide)",
+        "other_binding": "a valid token bound to another resource",
+    }
+)
+# Keys of the mock's GET /__authconform__/keys that are not credentials.
+NOT_SECRET = ("binding",)
+# Credential states that identify rather than authenticate: kept in a Secret (never printed by
+# repr), but not redacted from reports nor judged by the echo check (a username in a greeting is no
+# disclosure, and redacting a common word such as the mock's username would mangle every report).
+IDENTIFIERS = ("username",)
+
+
+def label(spec: ProviderSpec, state: str) -> str:
+    """The placeholder name of a credential: its environment variable (`CLORO_EXPIRED_KEY`)."""
+    return spec.env(ENV_SUFFIX.get(state, f"{state.upper()}_KEY"))
+
+
+def check_base_url(url: str) -> str:
+    """The URL itself when it is http(s)://host[:port][/path]; ValueError saying what is right."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"a base URL is http://host[:port] or https://host[:port], got {url!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"a base URL's port is a number from 0 to 65535, got {url!r}") from None
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A spec, a base URL, the credentials (state -> Secret) and the mode (mock | live)."""
+
+    spec: ProviderSpec
+    base_url: str
+    mode: str
+    credentials: Mapping[str, Secret] = field(default_factory=lambda: MappingProxyType({}))
+    binding: str | None = None
+    admin: MockAdmin | None = None
+    # Why every case of this target is skipped (a live target without its key), or None.
+    unavailable: str | None = None
+
+    @property
+    def provider(self) -> str:
+        """The provider id."""
+        return self.spec.id
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every credential of the target that authenticates (keys, tokens, password), for redaction."""
+        return tuple(v for k, v in self.credentials.items() if k not in IDENTIFIERS)
+
+    def lacking(self, needs: tuple[str, ...]) -> str | None:
+        """Why a case needing these credential states cannot run here, or None."""
+        if self.unavailable:
+            return self.unavailable
+        missing = [s for s in needs if s not in self.credentials]
+        if not missing:
+            return None
+        words = " and ".join(STATE_WORDS.get(s, s) for s in missing)
+        if self.mode == LIVE:
+            env = [label(self.spec, s) for s in missing if s in ENV_SUFFIX]
+            if len(env) == len(missing):
+                return f"needs {words}: set {' and '.join(env)}"
+            return f"needs {words}, which only the mock's admin API provides (no environment variable names one)"
+        return f"the mock offered no {' / '.join(missing)} credential"
+
+    def reset(self) -> None:
+        """Put a mock back in its initial state (no-op on live)."""
+        if self.admin is not None:
+            self.admin.reset()
+
+
+def live_target(spec: ProviderSpec, environ: Mapping[str, str], base_url: str | None = None) -> Target:
+    """A live target from the environment (DESIGN.md's fixed variable names).
+
+    Base URL: the --base-url option, else `ID_BASE_URL`, else the spec's live URL. Without
+    `ID_API_KEY` the target is unavailable and every case is skipped with the variable named.
+    """
+    url = check_base_url(base_url or environ.get(spec.env("BASE_URL")) or spec.live_url)
+    creds: dict[str, Secret] = {}
+    for state, suffix in ENV_SUFFIX.items():
+        if state in ("username", "password") and spec.exchange is None:
+            continue
+        value = environ.get(spec.env(suffix), "")
+        if value.strip():
+            creds[state] = Secret(value.strip(), label(spec, state))
+    unavailable = None if "valid" in creds else f"{spec.id}: {spec.env('API_KEY')} is not set"
+    return Target(spec, url, LIVE, MappingProxyType(creds), unavailable=unavailable)
+
+
+def mock_target(spec: ProviderSpec, base_url: str, keys: Mapping[str, str]) -> Target:
+    """A mock target from the keys its admin API (or its `serve` line) reports."""
+    creds = {s: Secret(v, label(spec, s)) for s, v in keys.items() if s not in NOT_SECRET and v}
+    binding = keys.get("binding")
+    return Target(spec, check_base_url(base_url), MOCK, MappingProxyType(creds), binding, MockAdmin(base_url))

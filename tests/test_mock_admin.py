@@ -1,0 +1,210 @@
+"""The admin API under /__authconform__/ and the request journal (redacted), over real HTTP."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from mocks import ADMIN_PREFIX
+from specs import ProviderSpec, encode_body, thaw
+from test_mock_wire import IDS, SPECS, admin, probe_request, running, send  # noqa: F401  (running: fixture)
+
+
+def expected_roles(spec: ProviderSpec) -> set[str]:
+    """The entries GET keys must have for a spec (ARCHITECTURE.md, admin API)."""
+    roles = {"valid"} | set(spec.keys.states)
+    if spec.exchange:
+        roles |= {"username", "password"}
+    if spec.binding:
+        roles |= {"other_binding", "binding"} | {k for k in spec.binding.kinds if k not in spec.binding.accepted}
+    return roles
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_get_keys(running: Any, provider: str) -> None:
+    """GET keys: the states the provider has, keys in its token shape, all distinct."""
+    spec = SPECS[provider]
+    server = running(provider)
+    status, keys = admin(server.base_url, "GET", "keys")
+    assert status == 200 and set(keys) == expected_roles(spec)
+    pattern = spec.credential.token.pattern()
+    secrets = [v for k, v in keys.items() if k not in ("username", "password", "binding")]
+    assert all(pattern.fullmatch(v) for v in secrets)
+    assert len(set(secrets)) == len(secrets)
+    if spec.binding:
+        assert keys["binding"] == str(spec.probe.body[spec.binding.field])
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_mint_expire_revoke(running: Any, provider: str) -> None:
+    """POST keys mints a working key; expire/revoke change what the protected route says."""
+    spec = SPECS[provider]
+    server = running(provider)
+    status, minted = admin(server.base_url, "POST", "keys", {"state": "valid"})
+    assert status == 200 and re.fullmatch(r"k\d+", minted["id"])
+    auth = spec.credential.render(minted["key"])
+    assert probe_request(server.base_url, spec, auth).status == spec.probe.success.status
+    for state, action in (("expired", "expire"), ("revoked", "revoke")):
+        status, body = admin(server.base_url, "POST", f"keys/{minted['id']}/{action}")
+        if state not in spec.keys.states:
+            assert status == 400 and "states:" in body["error"]
+            continue
+        assert (status, body["state"]) == (200, state)
+        reply = probe_request(server.base_url, spec, auth)
+        assert (reply.status, reply.json()) == (spec.failures[state].status, thaw(spec.failures[state].body))
+
+
+def test_mint_with_scopes_binding_kind(running: Any) -> None:
+    """Minted keys carry scopes (Claid) and a binding and kind (Flash) that the decision honours."""
+    claid, flash = SPECS["claid"], SPECS["flash"]
+    c = running("claid")
+    _, storage = admin(c.base_url, "POST", "keys", {"scopes": ["storage"]})
+    assert probe_request(c.base_url, claid, claid.credential.render(storage["key"])).status == 403
+    _, admin_key = admin(c.base_url, "POST", "keys", {"scopes": ["admin"]})
+    assert probe_request(c.base_url, claid, claid.credential.render(admin_key["key"])).status == 200
+    f = running("flash")
+    _, other = admin(f.base_url, "POST", "keys", {"binding": "777"})
+    reply = probe_request(f.base_url, flash, flash.credential.render(other["key"]))
+    assert reply.json() == thaw(flash.failures["invalid"].body)
+    body = encode_body(flash.probe.content_type, {**thaw(flash.probe.body), "flash_id": "777"})
+    assert probe_request(f.base_url, flash, flash.credential.render(other["key"]), body=body).status == 200
+    _, account = admin(f.base_url, "POST", "keys", {"kind": "account"})
+    assert probe_request(f.base_url, flash, flash.credential.render(account["key"])).status == 401
+
+
+@pytest.mark.parametrize(
+    "provider,payload,needle",
+    [
+        ("claid", {"state": "nope"}, "states: valid, revoked"),
+        ("claid", {"scopes": ["root"]}, "scopes: storage, image_editing, admin"),
+        ("cloro", {"kind": "account"}, "binds keys to nothing"),
+        ("flash", {"kind": "global"}, "kinds: subscription, account"),
+        ("cloro", {"colour": "red"}, "fields: state, scopes, binding, kind"),
+        ("cloro", ["valid"], "JSON object"),
+    ],
+)
+def test_mint_errors_say_what_is_allowed(running: Any, provider: str, payload: Any, needle: str) -> None:
+    """A bad mint request is a 400 whose message lists the allowed values."""
+    status, body = admin(running(provider).base_url, "POST", "keys", payload)
+    assert status == 400 and needle in body["error"]
+
+
+def test_admin_errors(running: Any) -> None:
+    """Unknown key ids are 404 naming the ids; unknown admin routes are 404 and not journaled."""
+    server = running("cloro")
+    status, body = admin(server.base_url, "POST", "keys/k999/revoke")
+    assert status == 404 and "ids: k1" in body["error"]
+    assert send(server.base_url, "GET", ADMIN_PREFIX + "nothing").status == 404
+    status, body = admin(server.base_url, "GET", "journal?since=x")
+    assert status == 400
+    assert server.entries() == []
+
+
+def test_reset_restores_keys_and_clears(running: Any) -> None:
+    """POST reset: initial keys and states back, minted keys gone, journal and rate counters cleared."""
+    spec = SPECS["cloro"]
+    server = running("cloro")
+    _, before = admin(server.base_url, "GET", "keys")
+    _, minted = admin(server.base_url, "POST", "keys", {})
+    valid_id = server.call(lambda s: s.store.roles["valid"].id)
+    admin(server.base_url, "POST", f"keys/{valid_id}/revoke")
+    assert spec.rate_limit is not None
+    for _ in range(spec.rate_limit.requests):
+        probe_request(server.base_url, spec, spec.credential.render(minted["key"]))
+    status, after = admin(server.base_url, "POST", "reset")
+    assert status == 200 and after["keys"] == before
+    assert probe_request(server.base_url, spec, spec.credential.render(before["valid"])).status == 200
+    assert probe_request(server.base_url, spec, spec.credential.render(minted["key"])).status == 401
+    _, journal = admin(server.base_url, "GET", "journal")
+    assert [e["outcome"]["status"] for e in journal["entries"]] == [200, 401]
+
+
+def test_journal_entry_fields(running: Any) -> None:
+    """A journal entry has the ARCHITECTURE.md fields, and says where a credential travelled."""
+    spec = SPECS["cloro"]
+    server = running("cloro")
+    key = server.keys()["valid"]
+    probe_request(server.base_url, spec, spec.credential.render(key), target=spec.probe.path + "?x=1")
+    probe_request(server.base_url, spec, None, target=f"{spec.probe.path}?apiKey={key}", extra=[("Cookie", f"token={key}")])
+    _, journal = admin(server.base_url, "GET", "journal")
+    first, second = journal["entries"]
+    assert set(first) == {"seq", "time", "method", "path", "query", "headers", "body", "remote", "outcome", "credential"}
+    assert first["remote"] == "127.0.0.1" and first["method"] == spec.probe.method and first["path"] == spec.probe.path
+    assert first["query"] == [["x", "1"]]
+    assert first["credential"] == {
+        "header_lines": 1, "scheme": "Bearer", "key_id": "k1", "state": "valid", "role": "valid", "kind": None,
+        "in_query": False, "in_body": False, "in_cookie": False,
+    }
+    assert second["outcome"]["class"] == "token_in_query"
+    assert second["credential"]["in_query"] and second["credential"]["in_cookie"]
+    assert second["seq"] == first["seq"] + 1
+    _, since = admin(server.base_url, "GET", f"journal?since={first['seq']}")
+    assert [e["seq"] for e in since["entries"]] == [second["seq"]]
+    status, cleared = admin(server.base_url, "DELETE", "journal")
+    assert (status, cleared["cleared"]) == (200, 2)
+    assert admin(server.base_url, "GET", "journal")[1]["entries"] == []
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_journal_redacts_every_key(running: Any, provider: str) -> None:
+    """No key bytes (whole, truncated, case-flipped, in query, body, cookie, Basic) in the journal output."""
+    spec = SPECS[provider]
+    server = running(provider)
+    keys = server.keys()
+    key = keys["valid"]
+    import base64
+
+    sends = [
+        spec.credential.render(key),
+        spec.credential.render(key[:-3]),
+        spec.credential.render(key.swapcase()),
+        "Basic " + base64.b64encode(f"user:{key}".encode()).decode(),
+    ]
+    for value in sends:
+        probe_request(server.base_url, spec, value, extra=[("Cookie", f"sid={key[2:]}")])
+    probe_request(server.base_url, spec, None, target=f"{spec.probe.path}?api_key={key}&k={key[:12]}")
+    probe_request(server.base_url, spec, None, body=spec.probe.encode({**thaw(spec.probe.body), "token": key}))
+    if spec.exchange:
+        ex = spec.exchange
+        body = encode_body(ex.content_type, {ex.username_field: keys["username"], ex.password_field: keys["password"]})
+        send(server.base_url, ex.method, ex.path, [("Content-Type", ex.content_type)], body)
+    status, journal = admin(server.base_url, "GET", "journal")
+    text = repr(journal)
+    secrets = [v for k, v in keys.items() if k not in ("username", "binding")]
+    for secret in secrets:
+        for i in range(len(secret) - 5):
+            assert secret[i : i + 6] not in text, "a 6-char slice of a secret is in the journal"
+    assert "<key:k1>" in text and "<key:k1:partial>" in text
+    assert ADMIN_PREFIX not in text  # the admin API is never journaled
+
+
+def test_redaction_of_keys_minted_later_and_retired(running: Any) -> None:
+    """Keys minted after a request (and retired by a reset) are still redacted."""
+    spec = SPECS["claid"]
+    server = running("claid")
+    _, minted = admin(server.base_url, "POST", "keys", {})
+    probe_request(server.base_url, spec, spec.credential.render(minted["key"]))
+    entries = server.entries()
+    assert minted["key"] not in repr(entries) and f"<key:{minted['id']}>" in repr(entries)
+    retired = server.call(lambda s: (s.store.reset(), s.store.secrets())[1])
+    assert (minted["key"], f"key:{minted['id']}") in retired
+
+
+def test_journal_is_bounded() -> None:
+    """The journal keeps the newest `limit` entries and says how many it dropped."""
+    from mocks import MockServer
+
+    spec = SPECS["crux"]
+    with MockServer(spec, journal_limit=3) as server:
+        for _ in range(5):
+            probe_request(server.base_url, spec, None)
+        _, journal = admin(server.base_url, "GET", "journal")
+        assert [e["seq"] for e in journal["entries"]] == [3, 4, 5] and journal["dropped"] == 2
+
+
+def test_info(running: Any) -> None:
+    """GET info names the provider, defects, scenario and routes."""
+    status, info = admin(running("crux").base_url, "GET", "info")
+    assert status == 200 and info["provider"] == "crux" and info["defects"] == [] and info["scenario"] is None
+    assert info["exchange"]["path"] == SPECS["crux"].exchange.path  # type: ignore[union-attr]

@@ -1,0 +1,99 @@
+"""The suite as `make test-mock` runs it: `python -m pytest suites` against a mock of every provider,
+each started on a free 127.0.0.1 port; plus selection with -k, a planted defect, and usage errors."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fixtures import run_suite, settings_from
+from specs import load_all
+from suites import cases_for
+
+
+def _report(folder) -> dict:
+    return json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+
+def test_the_suite_passes_on_every_clean_mock(tmp_path) -> None:
+    """Every case of every spec ends PASS against the provider's own mock; the summary has the matrix."""
+    run = run_suite(["-q", "--report", str(tmp_path)])
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    expected = {c.id for spec in load_all() for c in cases_for(spec)}
+    report = _report(tmp_path)
+    verdicts = {c["case_id"]: c["verdict"] for c in report["cases"]}
+    assert set(verdicts) == expected
+    assert {v for v in verdicts.values()} == {"PASS"}, [k for k, v in verdicts.items() if v != "PASS"]
+    assert f"{len(expected)} passed" in run.stdout
+    # The terminal summary: one row per failure class, one column per provider.
+    header = next(line for line in run.stdout.splitlines() if line.startswith("failure class"))
+    assert header.split()[2:] == sorted(s.id for s in load_all())
+    assert re.search(r"^expired\s+-\s+PASS\s+-\s+PASS\s+PASS$", run.stdout, re.M)
+    assert (tmp_path / "junit.xml").read_text(encoding="utf-8").count("<testcase ") == len(expected)
+
+
+@pytest.mark.parametrize("expression", ["cloro.expired", "cloro and expired"])
+def test_k_selects_a_case_by_its_id(expression: str) -> None:
+    """Case ids are test ids: `-k cloro.expired` runs that case alone (only cloro's mock starts)."""
+    run = run_suite(["-q", "-k", expression])
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "1 passed" in run.stdout
+    assert re.search(r"^expired\s+PASS$", run.stdout, re.M)
+
+
+def test_a_planted_defect_fails_the_run_with_a_readable_message() -> None:
+    """A mock that accepts a missing credential: FAIL, exit 1, the message says what and how to replay."""
+    run = run_suite(["-q", "--provider", "cloro", "--mock-defect", "accept_missing", "-k", "cloro.missing"])
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "Expected 401, got 200 OK for POST /v1/monitor (credential: none)" in run.stdout
+    assert "check: request_rejected [FAIL]" in run.stdout
+    assert "rule (documented; FAIL whatever the strength): If authentication fails" in run.stdout
+    assert "replay: curl -sS -i -X POST http://127.0.0.1:" in run.stdout
+    assert re.search(r"^missing\s+FAIL$", run.stdout, re.M)
+
+
+class _Options:
+    """The options of a pytest config, as settings_from reads them."""
+
+    def __init__(self, **given: object):
+        self.given = {"live": False, "provider": [], "base_url": None, "report": None, "mock_defect": [], **given}
+
+    def getoption(self, name: str) -> object:
+        return self.given[name]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"provider": ["nope"]}, "--provider nope: unknown provider; known: claid, cloro, crux, cryptocloud, flash"),
+        ({"base_url": "http://127.0.0.1:1"}, "--base-url needs exactly one --provider (got 0)"),
+        ({"provider": ["cloro", "crux"], "base_url": "http://127.0.0.1:1"}, "--base-url needs exactly one --provider (got 2)"),
+        ({"provider": ["cloro"], "base_url": "ftp://x"}, "--base-url: a base URL is http://host[:port] or https://host[:port], got 'ftp://x'"),
+        ({"provider": ["cloro"], "base_url": "http://127.0.0.1:99999"}, "--base-url: a base URL's port is a number from 0 to 65535"),
+        ({"live": True, "mock_defect": ["accept_missing"]}, "--mock-defect starts mocks with a defect; it cannot go with --live or --base-url"),
+        ({"mock_defect": ["nope"]}, "--mock-defect nope: unknown defect; known: accept_missing, accept_any_token,"),
+    ],
+)
+def test_bad_options_say_what_would_be_right(given: dict, message: str) -> None:
+    """Each bad option is a one-line usage error naming what is right."""
+    with pytest.raises(pytest.UsageError) as err:
+        settings_from(_Options(**given))
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_good_options_select_providers_in_the_order_given() -> None:
+    """--provider narrows the run; --base-url goes with exactly one."""
+    settings = settings_from(_Options(provider=["crux", "cloro", "crux"]))
+    assert settings.providers == ("crux", "cloro") and settings.mode == "mock"
+    one = settings_from(_Options(live=True, provider=["claid"], base_url="http://127.0.0.1:8080/"))
+    assert (one.providers, one.base_url, one.mode) == (("claid",), "http://127.0.0.1:8080", "live")
+
+
+def test_a_bad_option_exits_4_with_one_line_and_no_traceback() -> None:
+    """End to end: pytest prints the usage error on one line and exits 4."""
+    run = run_suite(["--provider", "nope"])
+    assert run.returncode == 4
+    assert "ERROR: --provider nope: unknown provider; known: claid, cloro, crux, cryptocloud, flash" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
