@@ -13,7 +13,8 @@ import yaml
 from specs import FAILURE_CLASSES, ProviderSpec, Rule, SpecError, load_all, load_spec, spec_paths
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
+# Copies of the provider pages the specs quote (their own README says where they come from).
+SEEDS = ROOT / "specs" / "pages"
 SPECS = {s.id: s for s in load_all()}
 
 
