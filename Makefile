@@ -5,12 +5,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test-mock test live mutation bench clean help
+.PHONY: setup test-mock test live mutation browser bench clean help
 
 help:
 	@echo "make test-mock   set up $(VENV) and run the conformance suite against every provider's mock"
 	@echo "make test        set up $(VENV) and run the project's own tests"
 	@echo "make live        run the suite against live endpoints (needs ID_API_KEY variables)"
+	@echo "make mutation    plant every defect in every mock, print the kill matrix (exit 1 if one survives)"
+	@echo "make browser     install Debian's chromium for the HTML report's browser test (best effort)"
 	@echo "make bench       run the benchmarks in bench/ and print their figures"
 
 setup: $(STAMP)
@@ -24,8 +26,17 @@ $(STAMP): pyproject.toml
 test-mock: $(STAMP)
 	$(PY) -m pytest suites $(PYTEST_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+mutation: $(STAMP)
+	$(PY) -m suites mutation $(MUTATION_ARGS)
+
+# The HTML report's browser test needs Debian's chromium; without it that one test skips, saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "make browser: chromium not installed (needs root and apt-get); the browser test will skip"; }
 
 live: $(STAMP)
 	$(PY) -m pytest suites --live $(PYTEST_ARGS)

@@ -64,6 +64,10 @@ def _run_drift(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         print(f"drift: {err}", file=sys.stderr)
         return 2
     print("\n".join(outcome.lines(str(Path(args.folder) / "record.json"))))
+    if not outcome.compared:
+        # An empty comparison proves nothing: say so, and do not pass.
+        print(f"drift: nothing compared: {args.folder}/record.json holds no case that ran (were the live keys set?)", file=sys.stderr)
+        return 2
     return 1 if outcome.drifts else 0
 
 

@@ -268,6 +268,8 @@ class DriftReport:
         """What `python -m suites drift` prints."""
         out = [f"note: {n}" for n in self.notes]
         if not self.drifts:
+            if not self.compared:
+                return out
             return out + [f"no drift: {self.compared} cases answer alike live and on the mock (status, body shape, headers); record {source}"]
         cases = list(dict.fromkeys(d.case_id for d in self.drifts))
         out.append(f"drift: {len(cases)} of {self.compared} cases answer differently live ({source}) and on the mock of their spec")

@@ -1,0 +1,99 @@
+"""The kill matrix (`python -m suites mutation`, `make mutation`) in a form that fits CI time: every
+defect of the mock's catalogue planted once, in a provider it applies to (rotating), and caught by
+the fixed cases; a defect that survives fails the run; what a clean mock already shows kills
+nothing; a FAIL on a clean mock fails the run. The full matrix (every provider x every defect, with
+the generated engine) is `make mutation`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from fixtures import ROOT, clean_env
+from specs import load_all
+from suites._mutation import GENERATED, KILLED, SURVIVED, MutationMatrix, PairRun, Signal, catalogue_of, plan, run_matrix
+
+
+def _mutation(*args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "suites", "mutation", "--quiet", *args]
+    return subprocess.run(argv, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.slow
+def test_every_defect_is_killed_in_the_ci_sized_matrix() -> None:
+    """23 defects, each planted once, 5 clean mocks: 100% killed by the fixed cases, no clean FAIL."""
+    catalogue = catalogue_of(s.id for s in load_all())
+    pairs = plan(catalogue, sample=True)
+    every = {d for names in catalogue.values() for d in names}
+    assert sorted(d for _, d in pairs if d) == sorted(every)
+    assert sorted(p for p, d in pairs if d is None) == sorted(catalogue)
+    matrix = run_matrix(pairs, generated=False)
+    assert [f"{k.provider} x {k.defect}: {k.state} {k.error or ''}" for k in matrix.kills if k.state != KILLED] == []
+    assert matrix.clean_failures() == [] and matrix.exit_status == 0
+    for k in matrix.kills:
+        first = k.first()
+        assert first is not None and first.case_id.startswith(f"{k.provider}.")
+    lines = matrix.lines()
+    assert f"kill rate: {len(every)}/{len(every)} (100.0%)" in "\n".join(lines)
+    assert any(line.startswith("  cloro x ") or line.startswith("  claid x ") for line in lines)
+
+
+def test_a_surviving_defect_fails_the_run() -> None:
+    """Judged by the positive cases only, a mock that accepts a missing key survives: exit 1,
+    SURVIVED named; judged by cloro.missing it is caught, with the case named: exit 0."""
+    weak = _mutation("--provider", "cloro", "--defect", "accept_missing", "--fixed-only", "--cases", "cloro.positive*", "--workers", "1")
+    assert weak.returncode == 1, weak.stdout + weak.stderr
+    assert "SURVIVED: cloro x accept_missing" in weak.stdout and "kill rate: 0/1 (0.0%)" in weak.stdout
+    strong = _mutation("--provider", "cloro", "--defect", "accept_missing", "--fixed-only", "--cases", "cloro.missing", "--workers", "1")
+    assert strong.returncode == 0, strong.stdout + strong.stderr
+    assert "kill rate: 1/1 (100.0%)" in strong.stdout
+    assert "cloro x accept_missing: cloro.missing: request_rejected FAIL (1 fixed / 0 generated)" in strong.stdout
+
+
+def _signal(case: str, check: str, verdict: str = "FAIL") -> Signal:
+    return Signal(case, check, verdict, GENERATED, verdict == "FAIL")
+
+
+def test_what_the_clean_mock_shows_kills_nothing_and_a_clean_fail_fails_the_run() -> None:
+    """A FAIL the clean mock already shows is no kill; any clean FAIL fails the run."""
+    known = _signal("cloro.generated.wire", "no_credential_echo")
+    clean = PairRun("cloro", None, (known,))
+    same = PairRun("cloro", "crash_duplicate_header", (known,))
+    matrix = MutationMatrix({"cloro": clean}, [same])
+    assert matrix.kills[0].state == SURVIVED and matrix.exit_status == 1
+    assert "clean mocks: 1 FAIL (there must be none):" in matrix.lines()
+    new = PairRun("cloro", "crash_duplicate_header", (known, _signal("cloro.generated.wire", "answered_by_app")))
+    matrix = MutationMatrix({"cloro": clean}, [new])
+    assert matrix.kills[0].state == KILLED and matrix.kills[0].catching == (_signal("cloro.generated.wire", "answered_by_app"),)
+    assert matrix.exit_status == 1  # killed, but the clean mock's FAIL still fails the run
+    matrix = MutationMatrix({"cloro": PairRun("cloro", None, (_signal("cloro.x", "challenge_on_401", "NON-STRICT"),))}, [new])
+    assert matrix.exit_status == 0 and matrix.cell("cloro", "crash_duplicate_header") == "FAIL"
+
+
+def test_a_clean_mock_that_does_not_start_is_an_error_not_a_pass() -> None:
+    """No clean baseline, no verdict: every pair of that provider is ERROR and the run fails."""
+    matrix = MutationMatrix({"cloro": PairRun("cloro", None, error="mock cloro exited with 2")}, [PairRun("cloro", "accept_missing")])
+    assert matrix.kills[0].state == "error" and matrix.exit_status == 1
+    assert "ERROR: cloro x accept_missing: mock cloro exited with 2" in matrix.lines()
+
+
+def test_the_full_plan_covers_every_applicable_pair_once() -> None:
+    """Without --sample: one clean mock per provider, then every (provider, defect) the catalogue allows."""
+    catalogue = {"a": ("x", "y"), "b": ("x",)}
+    assert plan(catalogue) == [("a", None), ("b", None), ("a", "x"), ("b", "x"), ("a", "y")]
+    assert plan(catalogue, ["y"]) == [("a", None), ("b", None), ("a", "y")]
+    assert plan(catalogue, sample=True) == [("a", None), ("a", "x"), ("a", "y")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--provider", "nope"], "unknown provider 'nope'; providers: claid, cloro, crux, cryptocloud, flash"),
+     (["--workers", "0"], "invalid worker count '0'; a whole number from 1 to 16"),
+     (["--provider", "cloro", "--defect", "ignore_scope"], "defect 'ignore_scope' applies to none of cloro; defects:")],
+    ids=["provider", "workers", "defect"],
+)
+def test_bad_arguments_are_one_line_errors(args: list[str], message: str) -> None:
+    """Exit 2, one line saying what would be right, no traceback."""
+    run = _mutation(*args)
+    assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
