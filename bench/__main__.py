@@ -205,19 +205,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: {m['cores']} cores, {m['memory_mib'] / 1024:.0f} GiB, {m['cpu']}, Python {m['python']}, {m['system']}")
     summary = Summary()
     t0 = time.perf_counter()
+    could_not: list[str] = []
     try:
         for name in args.names or NAMES:
             print(f"\n## {name}", flush=True)
-            RUNNERS[name](args, summary)
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
+            try:
+                RUNNERS[name](args, summary)
+            except BenchError as exc:  # one run that cannot start does not stop the others
+                print(f"bench: {name}: {exc}", file=sys.stderr, flush=True)
+                summary.add(f"{name}: could not run", str(exc)[:80], "-", False)
+                could_not.append(name)
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
     print(f"\n## summary ({time.perf_counter() - t0:.0f} s)")
     print(table(["figure", "measured", "ratio / limit", "floor"], summary.rows))
-    return 1 if summary.missed else 0
+    return 2 if could_not else 1 if summary.missed else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """A small keep-alive load client in asyncio, for runs that must not depend on wrk (the tests).
 
 Each connection sends the same request again and again on one socket and reads every answer
-whole; a connection the server closes or resets counts as an error and is not reopened.
+whole; a connection the server closes or resets counts as an error and is not reopened. When the
+time is up (or the stop event is set) requests still in flight are abandoned.
 """
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ async def _run(host: str, port: int, data: bytes, connections: int, seconds: flo
     while time.monotonic() < deadline and not stop.is_set() and not all(t.done() for t in tasks):
         await asyncio.sleep(0.05)
     stop.set()
+    for task in tasks:  # a request still waiting for its answer is abandoned, not awaited
+        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     result.seconds = time.monotonic() - start
     return result

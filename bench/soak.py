@@ -39,6 +39,7 @@ class SoakResult:
     closed: int = 0
     hung: int = 0
     server_5xx: dict[str, int] = field(default_factory=dict)
+    hung_classes: dict[str, int] = field(default_factory=dict)
     rss_first_kib: int = 0
     rss_last_kib: int = 0
     alive: bool = True
@@ -56,7 +57,8 @@ class SoakResult:
         if self.server_5xx:
             out.append("5xx answers for " + ", ".join(f"{k} ({n})" for k, n in sorted(self.server_5xx.items())))
         if self.hung:
-            out.append(f"{self.hung} connections got neither an answer nor a close")
+            out.append(f"{self.hung} connections got neither an answer nor a close ("
+                       + ", ".join(f"{k}: {n}" for k, n in sorted(self.hung_classes.items())) + ")")
         if not self.alive:
             out.append("the mock process died")
         elif self.probe_after != 200:
@@ -124,6 +126,7 @@ async def _soak(base_url: str, provider: str, key: str, rss: Callable[[], int], 
                 result.closed += 1
             else:
                 result.hung += 1
+                result.hung_classes[klass] = result.hung_classes.get(klass, 0) + 1
             done += 1
             if done % window == 0:
                 result.rss_trace.append((done, rss()))

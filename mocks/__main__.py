@@ -57,7 +57,7 @@ def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         app = build_app(spec, **run_options(args))
     except ValueError as exc:
         parser.error(str(exc))
-    return serve(app, args.host, args.port, tls=args.tls)
+    return serve(app, args.host, args.port, tls=args.tls, journal_path=args.journal)
 
 
 def _run_defects(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=_port, default=0, help="port to bind (default 0: a free port)")
     s.add_argument("--seed", help="make the keys deterministic")
     s.add_argument("--no-rate-limit", action="store_true", help="drop the spec's own rate limit (benchmarks, long runs)")
+    s.add_argument("--journal", metavar="PATH", help="on SIGINT/SIGTERM, write the whole journal (redacted) here as JSON Lines")
     s.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA; the serve line adds its `ca_bundle` path")
     s.add_argument("--defect", action="append", type=_defect, metavar="NAME", help="plant a defect (repeatable; see `defects`)")
     s.add_argument("--scenario", type=_scenario, metavar="NAME", help=f"change state mid-run: {', '.join(FORMS)}")

@@ -6,6 +6,7 @@ handler with no middleware, answers are bytes built at start-up, and the journal
 from __future__ import annotations
 
 import json
+import operator
 import socket
 import struct
 import time
@@ -16,7 +17,7 @@ from aiohttp import web
 from specs import ProviderSpec, get_spec
 
 from ._body import BodyReader
-from ._decide import Head, Plan, compile_plan, decide
+from ._decide import Head, Plan, compile_plan
 from ._defects import check_defects
 from ._journal import DEFAULT_LIMIT, Journal
 from ._keys import KeyStore
@@ -29,6 +30,8 @@ ADMIN_PREFIX = "/__authconform__/"
 # aiohttp's own default (client_max_size), said once so the fast body path applies it too.
 MAX_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# aiohttp decodes header bytes as UTF-8 with surrogateescape; this gives the bytes back (in C).
+_raw_bytes = operator.methodcaller("encode", "utf-8", "surrogateescape")
 
 
 class MockState:
@@ -124,8 +127,11 @@ def _buffered_body(request: web.Request) -> bytes | None:
     payload = request.content
     if not payload.is_eof():
         return None
-    buffer = getattr(payload, "_buffer", None)
-    if buffer is None or getattr(payload, "_buffer_offset", 0):
+    try:
+        buffer, offset = payload._buffer, payload._buffer_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    if offset:
         return None
     if not buffer:
         return b""
@@ -181,9 +187,11 @@ def _protected(state: MockState) -> Handler:
     too_large = plan.table["too_large"]
     monotonic = time.monotonic
     header_name = state.spec.credential.header
+    entry = plan.entry
     new_head = tuple.__new__  # Head(...) without its Python-level __new__: this is the hot path
 
     async def protected(request: web.Request) -> web.StreamResponse:
+        """The probe route: decide, journal, answer."""
         body = _buffered_body(request)
         if body is None or len(body) > MAX_BODY:
             body = await _body(request)
@@ -200,10 +208,10 @@ def _protected(state: MockState) -> Handler:
         lines = hdrs.getall(header_name, ())
         head = new_head(Head, (
             request.method, request.raw_path, request.raw_headers, body,
-            [v.encode("utf-8", "surrogateescape") for v in lines] if lines else (),
+            list(map(_raw_bytes, lines)) if lines else (),
             hdrs.get("Content-Type", ""),
         ))  # fmt: skip
-        d = decide(plan, head, store, monotonic())
+        d = entry(head, store, monotonic())  # decide(plan, ...), without the extra call
         journal.add(head, request.remote, d)
         if run is not None:
             run.after(d)
@@ -229,6 +237,7 @@ def _exchange(state: MockState) -> Handler:
     issued: dict[str, Decision] = {}
 
     async def exchange(request: web.Request) -> web.StreamResponse:
+        """The exchange route: username + password -> token, or the documented refusal."""
         body = await _body(request)
         if body is None:
             body, d = b"", plan.table["too_large"]
@@ -256,6 +265,7 @@ def _unknown(state: MockState) -> Handler:
     not_found = state.plan.table["not_found"]
 
     async def unknown(request: web.Request) -> web.StreamResponse:
+        """Any other path: 404, journaled (admin paths are not)."""
         if request.path.startswith(ADMIN_PREFIX):
             return _error(404, f"no admin route {request.method} {request.path}; see GET {ADMIN_PREFIX}info")
         body = await _body(request)
@@ -275,9 +285,11 @@ def _add_admin(app: web.Application, state: MockState) -> None:
     r = app.router
 
     async def get_keys(request: web.Request) -> web.Response:
+        """GET keys: the keys by role."""
         return web.json_response(state.keys())
 
     async def mint_key(request: web.Request) -> web.Response:
+        """POST keys: mint a key with a state, scopes, binding, kind."""
         try:
             raw = await request.read()
             data = json.loads(raw) if raw.strip() else {}
@@ -301,6 +313,7 @@ def _add_admin(app: web.Application, state: MockState) -> None:
 
     def set_state(new_state: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
+            """POST keys/{id}/expire|revoke."""
             try:
                 key = store.set_state(request.match_info["id"], new_state)
             except KeyError as exc:
@@ -312,19 +325,23 @@ def _add_admin(app: web.Application, state: MockState) -> None:
         return handler
 
     async def get_journal(request: web.Request) -> web.Response:
+        """GET journal[?since=SEQ]: the entries, redacted."""
         since = request.query.get("since", "0")
         if not since.isdigit():
             return _error(400, "since must be a sequence number (a whole number)")
         return web.json_response({"entries": state.entries(int(since)), "dropped": state.journal.dropped})
 
     async def clear_journal(request: web.Request) -> web.Response:
+        """DELETE journal."""
         return web.json_response({"cleared": state.journal.clear()})
 
     async def reset(request: web.Request) -> web.Response:
+        """POST reset: keys, journal, counters back to the start."""
         state.reset()
         return web.json_response({"reset": True, "keys": state.keys()})
 
     async def info(request: web.Request) -> web.Response:
+        """GET info: provider, defects, scenario, routes."""
         return web.json_response(state.info())
 
     p = ADMIN_PREFIX

@@ -143,7 +143,8 @@ class KeyStore:
         self._minter = Minter(spec.credential.token, rng, signing_key)
         self._serial = 0
         self._keys: dict[str, Key] = {}
-        self._index: dict[bytes, Key] = {}
+        # SHA-256(key) -> Key. Public for the decision's hot path; never rebound, only updated.
+        self.index: dict[bytes, Key] = {}
         self._retired: list[Key] = []
         self.roles: dict[str, Key] = {}
         self.limiter: Any = None
@@ -211,7 +212,7 @@ class KeyStore:
         for _ in range(MINT_ATTEMPTS):
             self._serial += 1
             secret = self._minter.mint(self._serial, expired=state == "expired").encode("ascii")
-            if hashlib.sha256(secret).digest() not in self._index and not any(secret == k.secret for k in self._retired):
+            if hashlib.sha256(secret).digest() not in self.index and not any(secret == k.secret for k in self._retired):
                 break
         else:  # pragma: no cover - 16 collisions of random keys do not happen
             raise RuntimeError("could not mint a fresh key")
@@ -228,7 +229,7 @@ class KeyStore:
             refused=spec.binding is not None and kind not in spec.binding.accepted,
         )
         self._keys[key.id] = key
-        self._index[hashlib.sha256(secret).digest()] = key
+        self.index[hashlib.sha256(secret).digest()] = key
         if role is not None:
             self.roles[role] = key
         return key
@@ -245,7 +246,7 @@ class KeyStore:
         `digest`, when given, is SHA-256(presented) computed earlier (the decision caches it per
         header value); the bytes are compared in constant time all the same.
         """
-        key = self._index.get(digest or hashlib.sha256(presented).digest())
+        key = self.index.get(digest or hashlib.sha256(presented).digest())
         if key is not None and hmac.compare_digest(key.secret, presented):
             return key
         return None
@@ -322,7 +323,8 @@ class KeyStore:
         self._keys = {k.id: k for k, _ in self._initial}
         for key, state in self._initial:
             key.state = state
-        self._index = {hashlib.sha256(k.secret).digest(): k for k in self._keys.values()}
+        self.index.clear()
+        self.index.update((hashlib.sha256(k.secret).digest(), k) for k in self._keys.values())
         self.roles = dict(self._initial_roles)
         if self.limiter is not None:
             self.limiter.clear()

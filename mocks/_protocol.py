@@ -8,6 +8,7 @@ the status phrase only and its log names the exception type, never its text.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from http import HTTPStatus
@@ -17,9 +18,51 @@ from aiohttp.web_protocol import RequestHandler
 
 log = logging.getLogger("authconform.mock")
 
+# A request head that has not arrived whole this long after its first byte (or after the
+# connection opened) closes the connection: a client trickling a head a byte a second must not
+# hold a slot for aiohttp's hour-long keep-alive timeout.
+HEAD_TIMEOUT = 10.0
+
 
 class QuietRequestHandler(RequestHandler):
-    """aiohttp's RequestHandler, with error responses and logs that quote nothing of the request."""
+    """aiohttp's RequestHandler, with error responses and logs that quote nothing of the request,
+    and a deadline for request heads."""
+
+    head_timeout = HEAD_TIMEOUT
+    _waiting_since: float | None = None
+    _head_check: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Start the head deadline: the first request head is awaited from now."""
+        super().connection_made(transport)
+        self._waiting_since = self._loop.time()
+        self._head_check = self._loop.call_later(self.head_timeout, self._check_head)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse as aiohttp does; a completed head clears the deadline, the first bytes of another set it."""
+        count = self._request_count
+        super().data_received(data)
+        if self._request_count != count:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = self._loop.time()
+
+    def _check_head(self) -> None:
+        since = self._waiting_since
+        now = self._loop.time()
+        if since is not None and now - since >= self.head_timeout:
+            if self.transport is not None:
+                self.transport.close()
+            return
+        delay = self.head_timeout if since is None else self.head_timeout - (now - since)
+        self._head_check = self._loop.call_later(max(delay, 0.25), self._check_head)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """Stop the head deadline with the connection."""
+        if self._head_check is not None:
+            self._head_check.cancel()
+            self._head_check = None
+        super().connection_lost(exc)
 
     def handle_error(self, request, status=500, exc=None, message=None):  # type: ignore[no-untyped-def]
         """A plain-text `400 Bad Request` (or other status phrase), closing the connection."""

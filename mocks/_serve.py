@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import ssl
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -47,6 +49,23 @@ async def start(app: web.Application, host: str, port: int, ssl_context: ssl.SSL
     return runner, base_url(host, bound, ssl_context is not None)
 
 
+def write_journal(app: web.Application, path: str) -> int:
+    """Write every journal entry (redacted) to `path` as JSON Lines, atomically; returns the count.
+
+    Written to a sibling temporary file and renamed, so a reader never sees a journal cut short.
+    """
+    entries = app[MOCK].entries(0)
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for entry in entries:
+            fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return len(entries)
+
+
 async def _serve(app: web.Application, host: str, port: int, out: TextIO, tls: bool) -> None:
     material = None
     if tls:
@@ -76,13 +95,28 @@ async def _serve_until_signal(app: web.Application, host: str, port: int, out: T
         await runner.cleanup()
 
 
-def serve(app: web.Application, host: str = "127.0.0.1", port: int = 0, out: TextIO | None = None, tls: bool = False) -> int:
-    """Serve until SIGINT or SIGTERM; 0 on a clean stop, 1 when the address cannot be bound."""
+def serve(
+    app: web.Application,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    out: TextIO | None = None,
+    tls: bool = False,
+    journal_path: str | None = None,
+) -> int:
+    """Serve until SIGINT or SIGTERM; 0 on a clean stop, 1 when the address cannot be bound or
+    the journal cannot be written. With `journal_path`, the journal is written out once the
+    server has stopped, so it holds every request answered."""
     try:
         asyncio.run(_serve(app, host, port, out or sys.stdout, tls))
     except OSError as exc:
         print(f"mocks serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    if journal_path is not None:
+        try:
+            write_journal(app, journal_path)
+        except OSError as exc:
+            print(f"mocks serve: cannot write the journal to {journal_path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -208,3 +208,23 @@ def test_info(running: Any) -> None:
     status, info = admin(running("crux").base_url, "GET", "info")
     assert status == 200 and info["provider"] == "crux" and info["defects"] == [] and info["scenario"] is None
     assert info["exchange"]["path"] == SPECS["crux"].exchange.path  # type: ignore[union-attr]
+
+
+def test_journal_packs_and_bounds_many_entries() -> None:
+    """Past a chunk, entries are packed and read back the same; the bound keeps the newest."""
+    from mocks import Head, Journal, KeyStore, compile_plan, decide
+
+    spec = SPECS["cloro"]
+    plan, store = compile_plan(spec), KeyStore(spec, seed="journal")
+    journal = Journal(limit=300)
+    auth = spec.credential.render(store.roles["valid"].value).encode()
+    for i in range(1000):
+        head = Head("POST", f"{spec.probe.path}?i={i}", ((b"Authorization", auth), (b"X-I", str(i).encode())), b"{}")
+        journal.add(head, "127.0.0.1", decide(plan, head, store, 0.0), None)
+    entries = journal.entries(plan, store)
+    assert [e["seq"] for e in entries] == list(range(701, 1001)) and journal.dropped == 700 and len(journal) == 300
+    last = entries[-1]
+    assert last["query"] == [["i", "999"]] and last["headers"][1] == ["X-I", "999"]
+    assert last["headers"][0] == ["Authorization", "Bearer <key:k1>"]
+    assert last["outcome"]["status"] == 200 and last["credential"]["key_id"] == "k1"
+    assert journal.clear() == 300 and journal.entries(plan, store) == [] and journal.last_seq == 1000

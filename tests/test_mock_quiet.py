@@ -43,3 +43,43 @@ def test_parser_errors_quote_nothing_in_body_or_log(provider: str) -> None:
     leaked = [i for i, a in enumerate(answers) if key[:6] in a or key[-6:] in a]
     assert not leaked, f"error answers {leaked} quote the credential"
     assert key[:6] not in err and key[-6:] not in err, "the mock's log quotes the credential"
+
+
+def test_a_head_that_never_completes_is_closed_and_others_are_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow-loris head is cut at the deadline; a whole request on another connection is answered."""
+    import asyncio
+    import time
+
+    from mocks import build_app
+    from mocks._protocol import QuietRequestHandler
+    from mocks._serve import start
+
+    monkeypatch.setattr(QuietRequestHandler, "head_timeout", 0.5)
+
+    async def scenario() -> tuple[float | None, bytes]:
+        runner, url = await start(build_app("cloro"), "127.0.0.1", 0)
+        port = int(url.rsplit(":", 1)[1])
+        try:
+            slow_r, slow_w = await asyncio.open_connection("127.0.0.1", port)
+            began = time.monotonic()
+            closed_after = None
+            for byte in b"POST /v1/monitor HTTP/1.1\r\nHost: 127.0.0.1\r\n":
+                slow_w.write(bytes([byte]))
+                try:
+                    if await asyncio.wait_for(slow_r.read(1), 0.1) == b"":
+                        closed_after = time.monotonic() - began
+                        break
+                except asyncio.TimeoutError:
+                    continue
+            fast_r, fast_w = await asyncio.open_connection("127.0.0.1", port)
+            fast_w.write(b"POST /v1/monitor HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+            status = await asyncio.wait_for(fast_r.readline(), 5)
+            fast_w.close()
+            slow_w.close()
+            return closed_after, status
+        finally:
+            await runner.cleanup()
+
+    closed_after, status = asyncio.run(scenario())
+    assert closed_after is not None and 0.4 <= closed_after < 3.0, closed_after
+    assert status.startswith(b"HTTP/1.1 401"), status
