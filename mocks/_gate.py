@@ -19,7 +19,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
@@ -31,7 +31,9 @@ from ._redact import Redactor
 from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
 from ._serve import start
-from ._tls import TLSMaterial, make_tls
+
+if TYPE_CHECKING:  # `cryptography` is imported only when --tls asks for it
+    from ._tls import TLSMaterial
 
 ADMIN = "/__authconform__"
 EXIT_PASS, EXIT_BROKEN, EXIT_USAGE, EXIT_CLIENT = 0, 1, 2, 3
@@ -112,7 +114,12 @@ class RunningMock:
 async def start_mock(spec: ProviderSpec, *, tls: bool = False, scenario: str | None = None) -> RunningMock:
     """Serve a provider's mock on a free port of 127.0.0.1 in this event loop; read its keys."""
     app = build_app(spec, scenario=scenario)
-    material = make_tls() if tls else None
+    if tls:
+        from ._tls import make_tls
+
+        material: TLSMaterial | None = make_tls()
+    else:
+        material = None
     try:
         runner, url = await start(app, "127.0.0.1", 0, material.server_context if material else None)
     except BaseException:

@@ -34,6 +34,9 @@ from ._model import (
 SPEC_DIR = Path(__file__).resolve().parent
 SCHEMA_PATH = SPEC_DIR / "provider.schema.json"
 
+# libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 RFC_SCHEME_CASE = Rule(
     "rfc",
     'RFC 9110 §11.1: "It uses a case-insensitive token to identify the authentication scheme"',
@@ -54,9 +57,8 @@ class SpecError(Exception):
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    # The schema itself is checked against its meta-schema by tests/test_specs.py, not at every start.
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _dotted(path: Iterable[Any]) -> str:
@@ -308,8 +310,13 @@ def load_spec(path: str | Path) -> ProviderSpec:
     except UnicodeDecodeError as exc:
         raise SpecError(shown, [("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        # One parse: the node tree gives YAML lines for errors, the same tree builds the data.
+        loader = _YamlLoader(text)
+        try:
+            node = loader.get_single_node()
+            raw = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -231,3 +231,15 @@ def test_check_command_reports_every_problem_without_traceback(tmp_path: Path) -
     assert f"{bad}: credential.scheme (line" in out.stderr
     assert f"{bad}: probe.method (line" in out.stderr
     assert "specs/claid.yaml: ok" in out.stdout
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
+    """The loader skips the meta-schema check at start-up; this is where it happens."""
+    import json
+
+    import jsonschema
+
+    from specs import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
