@@ -41,5 +41,10 @@ browser:
 live: $(STAMP)
 	$(PY) -m pytest suites --live $(PYTEST_ARGS)
 
+# The benchmarks race peers the project's own tests do not need (Schemathesis; Prism via npm).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[clients,bench]'
+	$(PY) -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .hypothesis reports
