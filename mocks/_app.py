@@ -19,7 +19,7 @@ from specs import ProviderSpec, get_spec
 from ._body import BodyReader
 from ._decide import Head, Plan, compile_plan
 from ._defects import check_defects
-from ._journal import DEFAULT_LIMIT, Journal
+from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, Journal
 from ._keys import KeyStore
 from ._ratelimit import FixedWindow
 from ._responses import JSON, Decision
@@ -45,6 +45,7 @@ class MockState:
         seed: str | int | None = None,
         journal_limit: int = DEFAULT_LIMIT,
         rate_limit: bool = True,
+        journal_bytes: int = DEFAULT_MAX_BYTES,
     ):
         self.spec = spec
         self.defects = check_defects(spec, defects)
@@ -52,7 +53,7 @@ class MockState:
         self.store = KeyStore(spec, seed=seed)
         if spec.rate_limit is not None and rate_limit:
             self.store.limiter = FixedWindow(spec.rate_limit.requests, spec.rate_limit.window_seconds)
-        self.journal = Journal(journal_limit)
+        self.journal = Journal(journal_limit, journal_bytes)
         if isinstance(scenario, str):
             scenario = parse_scenario(scenario)
         self.scenario = scenario
@@ -85,6 +86,8 @@ class MockState:
 
 
 MOCK = web.AppKey("authconform_mock", MockState)
+# The probe route's path and handler, for `direct_dispatch` (the hot path skips the router).
+PROBE_ROUTE = web.AppKey("authconform_probe_route", tuple)
 
 
 def build_app(
@@ -95,26 +98,52 @@ def build_app(
     seed: str | int | None = None,
     journal_limit: int = DEFAULT_LIMIT,
     rate_limit: bool = True,
+    journal_bytes: int = DEFAULT_MAX_BYTES,
 ) -> web.Application:
     """An aiohttp application that answers like the provider (ValueError for a bad defect or scenario).
 
     `rate_limit=False` drops the spec's own limit (benchmarks, long suites); a rate-limit:N
-    scenario still applies.
+    scenario still applies. The journal keeps the newest `journal_limit` entries within
+    `journal_bytes` packed bytes.
     """
     if isinstance(spec, str):
         spec = get_spec(spec)
-    state = MockState(spec, defects, scenario, seed, journal_limit, rate_limit)
+    state = MockState(spec, defects, scenario, seed, journal_limit, rate_limit, journal_bytes)
     app = web.Application(client_max_size=MAX_BODY)
     app[MOCK] = state
     _add_admin(app, state)
     probe, exchange = spec.probe.path, spec.exchange.path if spec.exchange else None
     if probe == exchange or probe.startswith(ADMIN_PREFIX) or (exchange or "").startswith(ADMIN_PREFIX):
         raise ValueError(f"{spec.path}: probe and exchange paths must differ and stay out of {ADMIN_PREFIX}")
-    app.router.add_route("*", probe, _protected(state))
+    protected = _protected(state)
+    app.router.add_route("*", probe, protected)
+    app[PROBE_ROUTE] = (probe, protected)
     if exchange:
         app.router.add_route("*", exchange, _exchange(state))
     app.router.add_route("*", "/{tail:.*}", _unknown(state))
     return app
+
+
+def direct_dispatch(app: web.Application, server: web.Server) -> None:
+    """Send requests for the probe path straight to its handler, skipping router and middleware.
+
+    The router would pick the same handler (it is a plain path, no middleware is installed); the
+    lookup and the per-request match bookkeeping cost about a tenth of the mock's time per request.
+    Anything else (other paths, a percent-encoded probe path, `Expect: 100-continue`, which
+    aiohttp's route answers with an interim 100) goes through the application as before.
+    """
+    probe, protected = app[PROBE_ROUTE]
+    with_query = probe + "?"
+    routed = server.request_handler
+
+    def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
+        # A plain function handing back the handler's coroutine: no extra coroutine per request.
+        target = request.raw_path
+        if (target == probe or target.startswith(with_query)) and "Expect" not in request.headers:
+            return protected(request)  # type: ignore[arg-type]
+        return routed(request)
+
+    server.request_handler = dispatch
 
 
 def _buffered_body(request: web.Request) -> bytes | None:

@@ -18,6 +18,10 @@ from ._redact import Redactor
 from ._responses import Decision
 
 DEFAULT_LIMIT = 100_000
+# The journal's memory bound, packed bytes: a client's test run of ordinary requests fits many
+# times over (repeated headers and bodies are stored once per chunk); a flood of large distinct
+# requests (a fuzzer, a soak) pushes the oldest out instead of growing the process.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 CHUNK = 256  # entries packed together (see Journal)
 
 
@@ -34,15 +38,20 @@ def _summary(d: Decision | None) -> tuple[Any, ...] | None:
 
 
 def _summarised(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Entries with their answer replaced by its summary (plain data, so marshal can pack it)."""
-    memo: dict[int, Any] = {}
+    """Entries as plain data marshal can pack: the answer replaced by its summary, and each value
+    that repeats (target, header lines, body, address) made one object, which marshal then
+    writes once per chunk and refers back to."""
+    memo: dict[Any, Any] = {}
+    one = memo.setdefault
+    summaries: dict[int, Any] = {}
     out = []
-    for e in entries:
-        d = e[7]
-        summary = memo.get(id(d), memo)
-        if summary is memo:
-            summary = memo[id(d)] = _summary(d)
-        out.append(e[:7] + (summary, e[8]))
+    for seq, when, method, target, headers, body, remote, d, fault in entries:
+        summary = summaries.get(id(d), summaries)
+        if summary is summaries:
+            summary = summaries[id(d)] = _summary(d)
+        if type(headers) is not tuple:  # a Head built by hand may carry lists; aiohttp's are tuples
+            headers = tuple(map(tuple, headers))
+        out.append((seq, when, method, one(target, target), one(headers, headers), one(body, body), one(remote, remote), summary, fault))
     return out
 
 
@@ -52,14 +61,17 @@ class Journal:
     Recent entries are tuples in a list; every CHUNK of them is packed with `marshal` into one
     bytes object. A journal of many small live objects slows every later allocation of the
     server (measured: 5-10 us per request once tens of thousands are kept); packed, the memory
-    of each request is freed and reused at once, and the journal is a few large blobs.
+    of each request is freed and reused at once, and the journal is a few large blobs. The
+    oldest chunks go once the journal holds more than `limit` entries or `max_bytes` packed.
     """
 
-    def __init__(self, limit: int = DEFAULT_LIMIT):
+    def __init__(self, limit: int = DEFAULT_LIMIT, max_bytes: int = DEFAULT_MAX_BYTES):
         self.limit = max(1, limit)
+        self.max_bytes = max(1, max_bytes)
         self._pending: list[tuple[Any, ...]] = []
         self._chunks: deque[tuple[int, bytes]] = deque()  # (entries, marshalled rows)
         self._packed = 0  # entries held in _chunks
+        self._bytes = 0  # bytes held in _chunks
         self._cleared = 0  # entries ever added before the last clear
         self.add = self._adder()
 
@@ -67,30 +79,33 @@ class Journal:
         """`add(head, remote, decision, fault=None)`: record one request, its raw data, nothing parsed.
 
         Built as a closure over the list, the counter and the clock: it runs for every request.
-        The header pairs are joined into one bytes object (`name: value` lines).
         """
         pending = self._pending
         append = pending.append
         seq = itertools.count(1).__next__
         now = time.time
-        lines, pair = b"\r\n".join, b": ".join
         pack = self._pack
 
         def add(head: Head, remote: str | None, decision: Decision | None, fault: str | None = None) -> None:
-            append((seq(), now(), head[0], head[1], lines(map(pair, head[2])), head[3], remote, decision, fault))
+            append((seq(), now(), head[0], head[1], head[2], head[3], remote, decision, fault))
             if len(pending) >= CHUNK:
                 pack()
 
         return add
 
     def _pack(self) -> None:
-        """Pack the pending entries into one chunk; drop the oldest chunks beyond the limit."""
+        """Pack the pending entries into one chunk; drop the oldest chunks beyond the bounds."""
         rows = _summarised(self._pending)
-        self._chunks.append((len(rows), marshal.dumps(rows)))
+        blob = marshal.dumps(rows)
+        self._chunks.append((len(rows), blob))
         self._packed += len(rows)
+        self._bytes += len(blob)
         self._pending.clear()
-        while self._chunks and self._packed - self._chunks[0][0] >= self.limit:
-            self._packed -= self._chunks.popleft()[0]
+        # The newest chunk always stays: a bound smaller than one chunk still keeps recent entries.
+        while len(self._chunks) > 1 and (self._packed - self._chunks[0][0] >= self.limit or self._bytes > self.max_bytes):
+            count, old = self._chunks.popleft()
+            self._packed -= count
+            self._bytes -= len(old)
 
     def _rows(self) -> list[tuple[Any, ...]]:
         """Every entry held, oldest first, within the limit (answers as `_summary` tuples)."""
@@ -102,6 +117,11 @@ class Journal:
 
     def __len__(self) -> int:
         return min(self.limit, self._packed + len(self._pending))
+
+    @property
+    def size(self) -> int:
+        """Bytes held packed (the figure `max_bytes` bounds; pending entries are under one chunk)."""
+        return self._bytes
 
     @property
     def last_seq(self) -> int:
@@ -121,12 +141,25 @@ class Journal:
         self._pending.clear()
         self._chunks.clear()
         self._packed = 0
+        self._bytes = 0
         return n
 
     def entries(self, plan: Plan, store: KeyStore, since: int = 0) -> list[dict[str, Any]]:
         """The entries after sequence number `since`, as ARCHITECTURE.md's journal entry dicts."""
         redact = Redactor(store.secrets())
-        return [_entry(plan, store, redact, e) for e in self._rows() if e[0] > since]
+        # Requests repeat: within a chunk, equal targets, header lists and bodies are one object
+        # (see _summarised), so what is derived from them is worked out once per distinct request.
+        memo: dict[tuple[Any, ...], dict[str, Any]] = {}
+        out = []
+        for e in self._rows():
+            if e[0] <= since:
+                continue
+            key = (e[2], id(e[3]), id(e[4]), id(e[5]), e[7], e[8])
+            derived = memo.get(key)
+            if derived is None:
+                derived = memo[key] = _derived(plan, store, redact, e)
+            out.append(_entry(e, derived))
+        return out
 
 
 def _credential(plan: Plan, redact: Redactor, head: Head, query: list[tuple[str, str]], key: Any, state: str | None) -> dict[str, Any]:
@@ -174,33 +207,32 @@ def _body(redact: Redactor, body: bytes) -> str:
     return text
 
 
-def _split_headers(joined: bytes) -> tuple[tuple[bytes, bytes], ...]:
-    # Field names hold no ":" (RFC 9110 §5.1 token), so the first ": " ends the name.
-    if not joined:
-        return ()
-    return tuple(tuple(line.split(b": ", 1)) for line in joined.split(b"\r\n"))  # type: ignore[misc]
-
-
 def _outcome(summary: tuple[Any, ...] | None, fault: str | None) -> dict[str, Any]:
     klass, variant, status, retry = summary[:4] if summary is not None else (None, None, None, None)
     return {"class": klass, "variant": variant, "status": status, "fault": fault, "retry_after": retry}
 
 
-def _entry(plan: Plan, store: KeyStore, redact: Redactor, e: tuple[Any, ...]) -> dict[str, Any]:
-    seq, when, method, target, joined, body, remote, summary, fault = e
-    head = Head(method, target, _split_headers(joined), body)
+def _derived(plan: Plan, store: KeyStore, redact: Redactor, e: tuple[Any, ...]) -> dict[str, Any]:
+    """An entry's fields that follow from the request and its answer (redacted)."""
+    _, _, method, target, headers, body, _, summary, fault = e
+    head = Head(method, target, headers, body)
     query = query_pairs(target)
     key_id, key_state = summary[4:] if summary is not None else (None, None)
     key = store.get(key_id) if key_id is not None else None
     return {
-        "seq": seq,
-        "time": when,
-        "method": head.method,
         "path": redact(target.split("?", 1)[0]),
         "query": [[redact(n), redact(v)] for n, v in query],
         "headers": [[redact(_text(n)), redact(_text(v))] for n, v in head.headers],
         "body": _body(redact, head.body),
-        "remote": remote,
         "outcome": _outcome(summary, fault),
         "credential": _credential(plan, redact, head, query, key, key_state),
+    }
+
+
+def _entry(e: tuple[Any, ...], d: dict[str, Any]) -> dict[str, Any]:
+    """One journal entry dict (ARCHITECTURE.md); entries of equal requests share their nested values."""
+    return {
+        "seq": e[0], "time": e[1], "method": e[2], "path": d["path"], "query": d["query"],
+        "headers": d["headers"], "body": d["body"], "remote": e[6], "outcome": d["outcome"],
+        "credential": d["credential"],
     }

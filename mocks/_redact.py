@@ -8,6 +8,9 @@ from __future__ import annotations
 import base64
 from typing import Iterable
 
+# Texts remembered with their redaction: a journal repeats the same header lines and bodies
+# thousands of times, and scanning each again was most of the time to write one out.
+MEMO_LIMIT = 65_536
 # A slice of a secret this long is treated as the secret itself (suites/_secret.py uses the same).
 MIN_LEAK = 6
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -35,6 +38,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[tuple[str, str]]):
         self._full: dict[str, str] = {}
         self._grams: dict[str, str] = {}
+        self._memo: dict[str, tuple[list[tuple[int, int, str]], str]] = {}
         for value, label in secrets:
             if not value:
                 continue
@@ -43,6 +47,16 @@ class Redactor:
                 low = _lower(form)
                 for i in range(len(low) - MIN_LEAK + 1):
                     self._grams.setdefault(low[i : i + MIN_LEAK], label)
+
+    def _done(self, text: str) -> tuple[list[tuple[int, int, str]], str]:
+        """The secret runs of a text and the text redacted, remembered for texts seen before."""
+        done = self._memo.get(text)
+        if done is None:
+            runs = self._runs(text)
+            done = (runs, self._replace(text, runs) if runs else text)
+            if len(self._memo) < MEMO_LIMIT:
+                self._memo[text] = done
+        return done
 
     def _runs(self, text: str) -> list[tuple[int, int, str]]:
         low = _lower(text)
@@ -61,13 +75,13 @@ class Redactor:
 
     def labels(self, text: str) -> set[str]:
         """The labels of the secrets found in a text."""
-        return {label for _, _, label in self._runs(text)}
+        return {label for _, _, label in self._done(text)[0]}
 
     def __call__(self, text: str) -> str:
         """The text with every secret run replaced: `<key:k1>` whole, `<key:k1:partial>` otherwise."""
-        runs = self._runs(text)
-        if not runs:
-            return text
+        return self._done(text)[1]
+
+    def _replace(self, text: str, runs: list[tuple[int, int, str]]) -> str:
         out: list[str] = []
         last = 0
         for a, b, label in runs:

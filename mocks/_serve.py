@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from ._app import MOCK
+from ._app import MOCK, direct_dispatch
 from ._protocol import quieten
 
 # A stop signal closes listeners, then waits this long for in-flight requests (well under 2 s).
@@ -39,6 +39,8 @@ async def start(app: web.Application, host: str, port: int, ssl_context: ssl.SSL
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     quieten(runner)
+    assert runner.server is not None
+    direct_dispatch(app, runner.server)
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     try:
         await site.start()
@@ -57,9 +59,10 @@ def write_journal(app: web.Application, path: str) -> int:
     entries = app[MOCK].entries(0)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with open(tmp, "w", encoding="utf-8") as fh:
         for entry in entries:
-            fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+            fh.write(encode(entry) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, target)

@@ -1,0 +1,164 @@
+"""The probe route's direct dispatch, the journal's bounds and packing, the redactor's memo.
+
+The mock sends probe-path requests straight to their handler (mocks/_app.py `direct_dispatch`);
+these tests pin that it answers exactly as the router would, that what it must not take (other
+paths, `Expect: 100-continue`) still goes through the router, and that it is really in use.
+"""
+from __future__ import annotations
+
+import random
+import socket
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from mocks import Head, Journal, KeyStore, MockServer, Redactor, compile_plan, decide
+from mocks import _journal, _redact
+from test_mock_wire import IDS, SPECS, admin, probe_request
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, MockServer]]:
+    """One mock per provider, with a counter of the router's lookups."""
+    out: dict[str, MockServer] = {}
+    for provider in IDS:
+        server = MockServer(SPECS[provider], rate_limit=False)
+        router = server.app.router
+        server.resolved = 0  # type: ignore[attr-defined]
+        resolve = router.resolve
+
+        async def counted(request: Any, server: MockServer = server, resolve: Any = resolve) -> Any:
+            server.resolved += 1  # type: ignore[attr-defined]
+            return await resolve(request)
+
+        router.resolve = counted  # type: ignore[method-assign]
+        out[provider] = server.start()
+    yield out
+    for server in out.values():
+        server.stop()
+
+
+def _percent_encoded(path: str) -> str:
+    """The same path with its last letter percent-encoded (the router decodes it; the fast path does not match it)."""
+    i = max(i for i, c in enumerate(path) if c.isalnum())
+    return path[:i] + f"%{ord(path[i]):02X}" + path[i + 1:]
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_direct_and_routed_answers_are_the_same(servers: dict[str, MockServer], provider: str) -> None:
+    """Exact path, path with a query, percent-encoded path: one answer, journaled alike; only the last is routed."""
+    spec, server = SPECS[provider], servers[provider]
+    server.reset()
+    key = server.state.keys()["valid"]
+    auths = [spec.credential.render(key), None, spec.credential.render(key[:-1] + ("1" if key[-1] == "0" else "0"))]
+    targets = [spec.probe.path, spec.probe.path + "?page=1", _percent_encoded(spec.probe.path)]
+    before = server.resolved  # type: ignore[attr-defined]
+    statuses = []
+    for auth in auths:
+        replies = [probe_request(server.base_url, spec, auth, target=t) for t in targets]
+        assert len({(r.status, r.body) for r in replies}) == 1, [(t, r.status) for t, r in zip(targets, replies)]
+        statuses += [r.status for r in replies]
+    # The router saw the percent-encoded requests only: the others took the direct path.
+    assert server.resolved - before == len(auths)  # type: ignore[attr-defined]
+    _, journal = admin(server.base_url, "GET", "journal")
+    assert [(e["outcome"]["status"], e["query"]) for e in journal["entries"]] == [
+        (status, [["page", "1"]] if i % 3 == 1 else []) for i, status in enumerate(statuses)]
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_paths_that_only_start_like_the_probe_are_not_taken(servers: dict[str, MockServer], provider: str) -> None:
+    """`<probe>x` and `<probe>/` are other paths: the spec's 404, not the probe's answer."""
+    spec, server = SPECS[provider], servers[provider]
+    key = server.state.keys()["valid"]
+    not_found = spec.failures["not_found"].status if "not_found" in spec.failures else 404
+    for target in (spec.probe.path + "x", spec.probe.path + "/"):
+        reply = probe_request(server.base_url, spec, spec.credential.render(key), target=target)
+        assert reply.status == not_found != spec.probe.success.status, (target, reply.status)
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_expect_100_continue_on_the_probe_path_gets_its_interim_answer(servers: dict[str, MockServer], provider: str) -> None:
+    """A client that waits for `100 Continue` before its body (curl does, for large bodies) gets it, then the answer."""
+    spec, server = SPECS[provider], servers[provider]
+    parts = urlsplit(server.base_url)
+    body = spec.probe.encode()
+    head = [f"{spec.probe.method} {spec.probe.path} HTTP/1.1", f"Host: {parts.hostname}:{parts.port}",
+            "Expect: 100-continue", f"Content-Length: {len(body)}", "Connection: close"]
+    if spec.probe.content_type:
+        head.append(f"Content-Type: {spec.probe.content_type}")
+    data = ("\r\n".join(head) + "\r\n\r\n").encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(data)
+        interim = sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim[:40]
+        sock.sendall(body)
+        rest = b""
+        while chunk := sock.recv(65536):
+            rest += chunk
+    final = interim.split(b"\r\n\r\n", 1)[1] + rest
+    assert final.startswith(f"HTTP/1.1 {spec.failures['missing'].status} ".encode()), final[:40]
+
+
+# -- the journal: bounded by entries and by bytes, repeated requests packed small ------------------
+def _journal_with(spec_id: str, n: int, distinct: bool, **bounds: Any) -> tuple[Journal, Any, KeyStore]:
+    spec = SPECS[spec_id]
+    plan, store = compile_plan(spec), KeyStore(spec, seed="bounds")
+    journal = Journal(**bounds)
+    auth = spec.credential.render(store.roles["valid"].value).encode()
+    rng = random.Random(7)
+    for i in range(n):
+        body = bytes(rng.randrange(97, 123) for _ in range(300)) if distinct else b'{"url":"https://example.com"}'
+        # aiohttp gives each request its own objects; so do these (equal values, distinct objects).
+        head = Head("POST", spec.probe.path + "?" + "x=1", ((b"Host", b"127.0.0.1:1"), (b"Authorization", bytes(auth))), body)
+        journal.add(head, "127.0.0.1", decide(plan, head, store, 0.0), None)
+    return journal, plan, store
+
+
+def test_journal_is_bounded_by_bytes() -> None:
+    """Past `max_bytes`, the oldest chunks go; the newest entries stay, numbered, and `dropped` counts the rest."""
+    journal, plan, store = _journal_with("cloro", 3000, distinct=True, max_bytes=64 * 1024)
+    assert journal.size <= 64 * 1024 + 300 * _journal.CHUNK and len(journal) < 3000
+    entries = journal.entries(plan, store)
+    assert [e["seq"] for e in entries] == list(range(3001 - len(entries), 3001))
+    assert journal.dropped == 3000 - len(entries) > 0
+
+
+def test_a_bound_under_one_chunk_still_keeps_the_newest_chunk() -> None:
+    """A tiny byte bound never empties the journal: the last chunk packed stays."""
+    journal, plan, store = _journal_with("claid", 3 * _journal.CHUNK, distinct=True, max_bytes=1)
+    assert len(journal) == _journal.CHUNK and journal.entries(plan, store)[-1]["seq"] == 3 * _journal.CHUNK
+
+
+def test_repeated_requests_pack_small() -> None:
+    """Equal requests are stored once per chunk: many times smaller than distinct ones, read back the same."""
+    same, plan, store = _journal_with("cloro", 4 * _journal.CHUNK, distinct=False)
+    other, _, _ = _journal_with("cloro", 4 * _journal.CHUNK, distinct=True)
+    assert same.size * 5 < other.size, (same.size, other.size)
+    entries = same.entries(plan, store)
+    assert len({(e["path"], tuple(map(tuple, e["headers"])), e["body"]) for e in entries}) == 1
+    assert entries[0]["headers"][1] == ["Authorization", f"{SPECS['cloro'].credential.scheme} <key:k1>"]
+
+
+def test_shared_work_gives_the_entries_one_by_one_would() -> None:
+    """Entries worked out once per distinct request equal entries worked out each on its own."""
+    journal, plan, store = _journal_with("crux", 600, distinct=False)
+    redact = Redactor(store.secrets())
+    alone = [_journal._entry(e, _journal._derived(plan, store, redact, e)) for e in journal._rows()]
+    assert journal.entries(plan, store) == alone
+
+
+# -- the redactor's memo changes nothing but the time ------------------------------------------------
+def test_redactor_memo_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts seen again are redacted as the first time; the memo stops growing at its limit."""
+    monkeypatch.setattr(_redact, "MEMO_LIMIT", 50)
+    secrets = [("sk_live_abcdefghijklmnop", "key:k1"), ("Zx9Yw8Vu7Ts6", "key:k2")]
+    rng = random.Random(3)
+    texts = [rng.choice(["Bearer ", "", "x="]) + rng.choice([s for s, _ in secrets] + ["plain", "sk_live_abcdef"])
+             + rng.choice(["", "!", "ABC"]) for _ in range(400)]
+    memo = Redactor(secrets)
+    for text in texts + texts:
+        fresh = Redactor(secrets)
+        assert (memo(text), memo.labels(text)) == (fresh(text), fresh.labels(text))
+    assert len(memo._memo) <= 50
+    assert "sk_live" not in " ".join(memo(t) for t in texts) and "<key:k1:partial>" in " ".join(memo(t) for t in texts)
