@@ -25,8 +25,11 @@ TOKEN68 = re.compile(rb"[A-Za-z0-9\-._~+/]+=*")
 COMMON_SCHEMES = (b"bearer", b"token")
 CRASH_HEADER_LENGTH = 1024
 # Bounds of the per-plan caches (header value -> parse, key answers): cleared whole when full,
-# so a fuzzer's stream of distinct values cannot grow them.
-PARSE_CACHE = 4096
+# so a fuzzer's stream of distinct values cannot grow them. Only values up to PARSED_VALUE_MAX
+# bytes are remembered (real credentials are far shorter; a fuzzer's 8 KB values would make the
+# cache megabytes): at most about 1 MiB however odd the traffic.
+PARSE_CACHE = 1024
+PARSED_VALUE_MAX = 512
 ANY_TOKEN = "@any"  # accept_any_token: past the scheme, nothing else is looked at
 SHORT_COMPARE = 8
 
@@ -234,9 +237,10 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
         parsed = parsed_cache.get(raw)
         if parsed is None:
             parsed = parse_credential(plan, raw)
-            if len(parsed_cache) >= PARSE_CACHE:
-                parsed_cache.clear()
-            parsed_cache[raw] = parsed
+            if len(raw) <= PARSED_VALUE_MAX:
+                if len(parsed_cache) >= PARSE_CACHE:
+                    parsed_cache.clear()
+                parsed_cache[raw] = parsed
         if type(parsed) is tuple:
             return authenticate(head, store, now, parsed[0], parsed[1])
         if parsed is ANY_TOKEN:

@@ -43,6 +43,10 @@ KILL_GRACE = 5.0
 ADMIN_TIMEOUT = 10.0
 # A line of client output longer than this is passed on in pieces (still redacted per piece).
 LINE_LIMIT = 1 << 20
+# The gate judges every request of a client's run, so its mock keeps a journal far larger than
+# `serve`'s default; a run that still overflows it is told so on the summary line.
+GATE_JOURNAL_ENTRIES = 1_000_000
+GATE_JOURNAL_BYTES = 256 * 1024 * 1024
 # Some CI runners set HTTP(S)_PROXY: the client must reach the mock on loopback directly.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
@@ -99,10 +103,11 @@ class RunningMock:
                 resp.raise_for_status()
                 return await resp.json(content_type=None) if resp.content_length != 0 else None
 
-    async def journal(self) -> list[dict[str, Any]]:
-        """Every request the mock received since the last reset (keys already redacted by the mock)."""
+    async def journal(self) -> tuple[list[dict[str, Any]], int]:
+        """Every request the mock kept since the last reset (keys already redacted by the mock),
+        and how many older ones its bound dropped."""
         answer = await self.admin("GET", "/journal")
-        return list((answer or {}).get("entries") or [])
+        return list((answer or {}).get("entries") or []), int((answer or {}).get("dropped") or 0)
 
     async def close(self) -> None:
         """Stop serving and delete the throwaway CA (idempotent)."""
@@ -113,7 +118,7 @@ class RunningMock:
 
 async def start_mock(spec: ProviderSpec, *, tls: bool = False, scenario: str | None = None) -> RunningMock:
     """Serve a provider's mock on a free port of 127.0.0.1 in this event loop; read its keys."""
-    app = build_app(spec, scenario=scenario)
+    app = build_app(spec, scenario=scenario, journal_limit=GATE_JOURNAL_ENTRIES, journal_bytes=GATE_JOURNAL_BYTES)
     if tls:
         from ._tls import make_tls
 
@@ -236,6 +241,7 @@ class GateResult:
     violations: list[Violation]
     allowed: frozenset[str]
     seconds: float
+    dropped: int = 0
 
     @property
     def broken(self) -> list[Violation]:
@@ -272,13 +278,14 @@ async def gate(spec: ProviderSpec, command: Sequence[str], *, tls: bool = False,
         redact = redactor(mock.keys)
         client_exit, problem = await run_client(
             command, client_env(spec, mock, os.environ if env is None else env), timeout, out, err, redact)
-        entries = _redact_json(await mock.journal(), redact)
+        kept, dropped = await mock.journal()
+        entries = _redact_json(kept, redact)
     finally:
         await mock.close()
     ctx = Context(base_url=mock.base_url, client_exit=client_exit, secrets=mock.keys)
     violations = judge(spec, entries, ctx)
     return GateResult(spec, mock.base_url, [redact(c) for c in command], tls, scenario, client_exit,
-                      problem, entries, violations, frozenset(allow), time.monotonic() - started)
+                      problem, entries, violations, frozenset(allow), time.monotonic() - started, dropped)
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -305,6 +312,9 @@ def table(result: GateResult) -> str:
     head = f"authconform gate {spec.id}: {n} request{'s' * (n != 1)}, client exit {result.client_exit}"
     if result.client_problem:
         head += f" ({result.client_problem})"
+    if result.dropped:
+        head += (f"; the journal bound dropped the {result.dropped} oldest request(s), so only the last {n}"
+                 " were judged")
     if not result.violations:
         return f"{head}\nauthconform gate {spec.id}: PASS (no rule broken of {len(rules_for(spec))})\n"
     status = "PASS" if result.exit_status == EXIT_PASS else "FAIL"
@@ -326,6 +336,7 @@ def report_json(result: GateResult) -> dict[str, Any]:
         "verdict": "PASS" if result.exit_status == EXIT_PASS else "FAIL",
         "seconds": round(result.seconds, 3),
         "requests": len(result.entries),
+        "dropped": result.dropped,
         "rules": [
             {"id": rule.id, "title": rule.title, "strength": rule.strength, "security": rule.security,
              "source": rule.source, "verdict": verdict,

@@ -21,7 +21,7 @@ DEFAULT_LIMIT = 100_000
 # The journal's memory bound, packed bytes: a client's test run of ordinary requests fits many
 # times over (repeated headers and bodies are stored once per chunk); a flood of large distinct
 # requests (a fuzzer, a soak) pushes the oldest out instead of growing the process.
-DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 CHUNK = 256  # entries packed together (see Journal)
 
 

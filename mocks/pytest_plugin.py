@@ -106,7 +106,7 @@ class MockHandle:
 
     def journal(self) -> list[dict[str, Any]]:
         """Every request the mock received in this test, keys redacted."""
-        return self._loop.run(self.running.journal())
+        return self._loop.run(self.running.journal())[0]
 
     def violations(self) -> list[Violation]:
         """The gate's rules, judged on this test's requests."""

@@ -162,3 +162,57 @@ def test_redactor_memo_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -
         assert (memo(text), memo.labels(text)) == (fresh(text), fresh.labels(text))
     assert len(memo._memo) <= 50
     assert "sk_live" not in " ".join(memo(t) for t in texts) and "<key:k1:partial>" in " ".join(memo(t) for t in texts)
+
+
+# -- the gate says when its journal bound dropped requests ------------------------------------------
+def test_gate_says_when_its_journal_dropped_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client run longer than the gate's journal: the summary line and the JSON say how many were not judged."""
+    import asyncio
+    import io
+    import sys
+
+    from mocks import _gate
+
+    spec = SPECS["cloro"]
+    monkeypatch.setattr(_gate, "GATE_JOURNAL_ENTRIES", 4)
+    client = (
+        "import os, urllib.request\n"
+        f"for _ in range(12):\n"
+        f"    req = urllib.request.Request(os.environ['{spec.env_prefix}_BASE_URL'] + '{spec.probe.path}', "
+        f"data={spec.probe.encode()!r}, method='{spec.probe.method}', headers={{'Content-Type': 'application/json', "
+        f"'{spec.credential.header}': '{spec.credential.scheme} ' + os.environ['{spec.env_prefix}_API_KEY']}})\n"
+        "    urllib.request.urlopen(req, timeout=5).read()\n"
+    )
+    result = asyncio.run(_gate.gate(spec, [sys.executable, "-c", client], timeout=60, out=io.BytesIO(), err=io.BytesIO()))
+    assert result.client_exit == 0 and len(result.entries) < 12 and result.dropped == 12 - len(result.entries)
+    assert f"dropped the {result.dropped} oldest" in _gate.table(result)
+    assert _gate.report_json(result)["dropped"] == result.dropped
+
+
+def test_the_parse_cache_stays_small_under_a_fuzzer() -> None:
+    """Distinct and long header values do not grow the per-value cache; a client's repeated value is remembered."""
+    from mocks import _decide
+
+    spec = SPECS["flash"]
+    plan, store = compile_plan(spec), KeyStore(spec, seed="cache")
+    name = spec.credential.header.encode()
+    rng = random.Random(5)
+    for i in range(3 * _decide.PARSE_CACHE):
+        size = rng.choice([20, 200, 2000, 8000])
+        value = f"{spec.credential.scheme} ".encode() + bytes(rng.randrange(65, 91) for _ in range(size))
+        decide(plan, Head(spec.probe.method, spec.probe.path, ((name, value),), spec.probe.encode()), store, 0.0)
+    assert len(plan.parsed) <= _decide.PARSE_CACHE
+    assert all(len(v) <= _decide.PARSED_VALUE_MAX for v in plan.parsed)
+    mine = spec.credential.render(store.roles["valid"].value).encode()
+    decide(plan, Head(spec.probe.method, spec.probe.path, ((name, mine),), spec.probe.encode()), store, 0.0)
+    assert mine in plan.parsed
+
+
+def test_mmap_threshold_is_pinned_where_glibc_has_mallopt() -> None:
+    """On glibc Linux the call succeeds (bench soak shows the flat memory it buys); elsewhere it changes nothing."""
+    import platform
+
+    from mocks._memory import pin_mmap_threshold
+
+    applied = pin_mmap_threshold()
+    assert applied == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
