@@ -22,6 +22,10 @@ log = logging.getLogger("authconform.mock")
 # connection opened) closes the connection: a client trickling a head a byte a second must not
 # hold a slot for aiohttp's hour-long keep-alive timeout.
 HEAD_TIMEOUT = 10.0
+# Bytes asked of the socket per read. asyncio asks 256 KiB, a size glibc serves with a fresh mmap
+# (and the kernel zeroes and unmaps) on every read: measured 17 us per read here against 2.5 us
+# for 64 KiB, which the heap serves. A larger request is read in several 64 KiB reads.
+READ_SIZE = 64 * 1024
 
 
 class QuietRequestHandler(RequestHandler):
@@ -33,8 +37,10 @@ class QuietRequestHandler(RequestHandler):
     _head_check: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Start the head deadline: the first request head is awaited from now."""
+        """Start the head deadline (the first request head is awaited from now); read in READ_SIZE pieces."""
         super().connection_made(transport)
+        if hasattr(transport, "max_size"):  # asyncio's selector socket transport (not TLS's)
+            transport.max_size = READ_SIZE  # type: ignore[attr-defined]
         self._waiting_since = self._loop.time()
         self._head_check = self._loop.call_later(self.head_timeout, self._check_head)
 

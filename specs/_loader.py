@@ -1,6 +1,8 @@
 """Load provider specs: YAML -> JSON Schema check -> consistency lint -> ProviderSpec.
 
 A bad spec raises SpecError naming the file, the YAML path (with its line) and what is wrong.
+A spec that passed is cached by content (specs/_cache.py); yaml and jsonschema are imported only
+when a spec has to be checked, so a start whose specs are unchanged loads neither.
 """
 from __future__ import annotations
 
@@ -8,11 +10,9 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import jsonschema
-import yaml
-
+from . import _cache
 from ._model import (
     Binding,
     Challenge,
@@ -31,11 +31,12 @@ from ._model import (
     freeze,
 )
 
+if TYPE_CHECKING:
+    import jsonschema
+    import yaml
+
 SPEC_DIR = Path(__file__).resolve().parent
 SCHEMA_PATH = SPEC_DIR / "provider.schema.json"
-
-# libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RFC_SCHEME_CASE = Rule(
     "rfc",
@@ -56,6 +57,8 @@ class SpecError(Exception):
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     # The schema itself is checked against its meta-schema by tests/test_specs.py, not at every start.
     return jsonschema.validators.validator_for(schema)(schema)
@@ -70,6 +73,8 @@ def _dotted(path: Iterable[Any]) -> str:
 
 def _line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
     """The 1-based line of the YAML node at path, or of its nearest ancestor."""
+    import yaml
+
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:
         if isinstance(node, yaml.MappingNode):
@@ -213,6 +218,8 @@ def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
 
 def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
     """Consistency rules the JSON Schema cannot say. Returns (yaml path, problem) pairs."""
+    import jsonschema
+
     problems: list[tuple[list[Any], str]] = []
     failures = raw["failures"]
     states = raw["keys"]["states"]
@@ -302,16 +309,31 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
 def load_spec(path: str | Path) -> ProviderSpec:
     """Load and check one spec file; raise SpecError on any problem."""
     path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(_shown(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+    # A cache entry exists only for these very bytes under this checker, stored after they passed.
+    raw = _cache.lookup(path, data)
+    if raw is None:
+        raw = _checked(path, data)
+        _cache.store(path, data, raw)
+    return _build(raw, path)
+
+
+def _checked(path: Path, data: bytes) -> dict[str, Any]:
+    """Parse and check a spec's bytes: the plain data, or SpecError naming file, YAML path and line."""
+    import yaml
+
     shown = _shown(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(shown, [("", f"cannot read: {exc.strerror or exc}")]) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(shown, [("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
     try:
         # One parse: the node tree gives YAML lines for errors, the same tree builds the data.
-        loader = _YamlLoader(text)
+        # libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             node = loader.get_single_node()
             raw = loader.construct_document(node) if node is not None else None
@@ -330,7 +352,7 @@ def load_spec(path: str | Path) -> ProviderSpec:
     problems = _lint(raw, path)
     if problems:
         raise SpecError(shown, [(_where(node, p), what) for p, what in problems])
-    return _build(raw, path)
+    return raw
 
 
 def _message(err: jsonschema.ValidationError) -> str:

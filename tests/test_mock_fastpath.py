@@ -208,11 +208,22 @@ def test_the_parse_cache_stays_small_under_a_fuzzer() -> None:
     assert mine in plan.parsed
 
 
-def test_mmap_threshold_is_pinned_where_glibc_has_mallopt() -> None:
-    """On glibc Linux the call succeeds (bench soak shows the flat memory it buys); elsewhere it changes nothing."""
-    import platform
 
-    from mocks._memory import pin_mmap_threshold
+def test_sockets_are_read_in_64_kib_pieces_and_large_bodies_arrive_whole(servers: dict[str, MockServer]) -> None:
+    """Each connection reads READ_SIZE at a time (not asyncio's 256 KiB); a 300 KB body still arrives whole."""
+    from mocks._protocol import READ_SIZE
 
-    applied = pin_mmap_threshold()
-    assert applied == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+    spec, server = SPECS["claid"], servers["claid"]
+    server.reset()
+    parts = urlsplit(server.base_url)
+    body = b"a" * 300_000
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(f"POST {spec.probe.path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        sock.sendall(body)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 ")
+        runner = server._runner
+        assert runner is not None and runner.server is not None
+        sizes = {getattr(h.transport, "max_size", None) for h in runner.server.connections if h.transport}
+        assert sizes == {READ_SIZE}, sizes
+    _, journal = admin(server.base_url, "GET", "journal")
+    assert len(journal["entries"][-1]["body"]) == len(body)
