@@ -10,8 +10,10 @@ from specs import SPEC_DIR, ProviderSpec, SpecError, load_spec, spec_paths
 
 from ._app import build_app
 from ._defects import DEFECTS, check_defects, defects_for
+from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from ._scenarios import FORMS, Scenario, parse_scenario, scenarios_for
 from ._serve import run_options, serve
+from ._workers import MAX_WORKERS, refusal, serve_workers, shared_seed, workers_count
 
 
 def _provider_ids() -> list[str]:
@@ -42,6 +44,16 @@ def _scenario(text: str) -> Scenario:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _mib(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0625 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}; the journal bound is a number of MiB, 0.0625..4096")
+    return value
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"invalid port {text!r}; a port is 0..65535 (0 picks a free one)")
@@ -54,9 +66,16 @@ def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         check_defects(spec, args.defect or ())
         if args.scenario is not None and (why := args.scenario.refusal(spec)):
             raise ValueError(why)
-        app = build_app(spec, **run_options(args))
+        if why := refusal(spec, args.workers, args.scenario, not args.no_rate_limit):
+            raise ValueError(why)
+        options = run_options(args)
+        if args.workers > 1:  # every worker's copy must mint the same keys
+            options["seed"] = shared_seed(args.seed)
+        app = build_app(spec, **options)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.workers > 1:
+        return serve_workers(app, args.workers, args.host, args.port, tls=args.tls, journal_path=args.journal)
     return serve(app, args.host, args.port, tls=args.tls, journal_path=args.journal)
 
 
@@ -108,8 +127,12 @@ def _add_gate(sub: Any) -> None:
     p.set_defaults(subparser=p, run=_unavailable(why))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser."""
+# Commands that never need the gate: loading mocks/_gate.py and its rules costs `serve` a cold start.
+WITHOUT_GATE = ("serve", "defects", "scenarios")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser (without `gate` when argv names another command)."""
     parser = argparse.ArgumentParser(prog="python -m mocks", description=__doc__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -122,9 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", help="make the keys deterministic")
     s.add_argument("--no-rate-limit", action="store_true", help="drop the spec's own rate limit (benchmarks, long runs)")
     s.add_argument("--journal", metavar="PATH", help="on SIGINT/SIGTERM, write the whole journal (redacted) here as JSON Lines")
+    s.add_argument("--journal-mib", type=_mib, default=DEFAULT_MAX_BYTES / 2**20, metavar="MIB",
+                   help=f"keep the newest requests within MIB packed (default {DEFAULT_MAX_BYTES / 2**20:g}, at most "
+                        f"{DEFAULT_LIMIT:,} entries; GET journal's `dropped` counts the rest)")
     s.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA; the serve line adds its `ca_bundle` path")
     s.add_argument("--defect", action="append", type=_defect, metavar="NAME", help="plant a defect (repeatable; see `defects`)")
     s.add_argument("--scenario", type=_scenario, metavar="NAME", help=f"change state mid-run: {', '.join(FORMS)}")
+    s.add_argument("--workers", type=workers_count, default=1, metavar="N",
+                   help=f"serve from N processes on one port (SO_REUSEPORT), keys and journal shared; 1..{MAX_WORKERS} (default 1)")
     s.set_defaults(subparser=s, run=_run_serve)
 
     d = sub.add_parser("defects", help="list the defects a mock can be run with")
@@ -136,13 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("provider", metavar="ID", nargs="?", type=provider, help="only those that apply to this provider")
     c.set_defaults(subparser=c, run=_run_scenarios)
 
-    _add_gate(sub)
+    if not argv or argv[0] not in WITHOUT_GATE:
+        _add_gate(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the subcommand; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -20,7 +20,7 @@ from ._body import BodyReader
 from ._decide import Head, Plan, compile_plan
 from ._defects import check_defects
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, Journal
-from ._keys import KeyStore
+from ._keys import Key, KeyStore
 from ._ratelimit import FixedWindow
 from ._responses import JSON, Decision
 from ._scenarios import Scenario, ScenarioRun, parse_scenario
@@ -58,6 +58,10 @@ class MockState:
             scenario = parse_scenario(scenario)
         self.scenario = scenario
         self.run = ScenarioRun(scenario, spec, self.store) if scenario is not None else None
+        # `serve --workers N` (mocks/_workers.py): admin changes and journal reads go through the
+        # parent, which applies them to every worker; and this worker's {"index", "pid"}.
+        self.relay: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None
+        self.worker: dict[str, int] | None = None
 
     def keys(self) -> dict[str, Any]:
         """The keys by role (and Crux's username and password, Flash's binding)."""
@@ -82,7 +86,56 @@ class MockState:
             "scenario": str(self.scenario) if self.scenario else None,
             "probe": {"method": self.spec.probe.method, "path": self.spec.probe.path},
             "exchange": {"method": self.spec.exchange.method, "path": self.spec.exchange.path} if self.spec.exchange else None,
+            **({"worker": self.worker} if self.worker is not None else {}),
         }
+
+    def apply(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Apply one admin change (mint, expire, revoke, clear, reset, user_token) here; its JSON answer."""
+        return _CHANGES[op](self, args)
+
+    async def change(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Apply an admin change to this mock, or with workers to all of them (KeyError/ValueError: why not)."""
+        return await self.relay(op, args) if self.relay is not None else self.apply(op, args)
+
+    async def journal_page(self, since: int) -> dict[str, Any]:
+        """GET journal's answer: the entries after `since` (of every worker) and how many were dropped."""
+        if self.relay is not None:
+            return await self.relay("journal", {"since": since})
+        return {"entries": self.entries(since), "dropped": self.journal.dropped}
+
+    async def user_token(self) -> Key:
+        """The exchange's token; a re-mint goes through every worker first, so all know the new token."""
+        if self.relay is not None and self.store.roles["valid"].state != "valid":
+            await self.relay("user_token", {})
+        return self.store.user_token()
+
+
+def _mint(state: MockState, args: dict[str, Any]) -> dict[str, Any]:
+    key = state.store.mint(args.get("state", "valid"), args.get("scopes"), args.get("binding"), args.get("kind"))
+    return {"id": key.id, "key": key.value, "state": key.state, "scopes": list(key.scopes), "binding": key.binding, "kind": key.kind}
+
+
+def _set_state(new_state: str) -> Callable[[MockState, dict[str, Any]], dict[str, Any]]:
+    def change(state: MockState, args: dict[str, Any]) -> dict[str, Any]:
+        key = state.store.set_state(args["id"], new_state)
+        return {"id": key.id, "state": key.state}
+
+    return change
+
+
+def _reset(state: MockState, args: dict[str, Any]) -> dict[str, Any]:
+    state.reset()
+    return {"reset": True, "keys": state.keys()}
+
+
+_CHANGES: dict[str, Callable[[MockState, dict[str, Any]], dict[str, Any]]] = {
+    "mint": _mint,
+    "expire": _set_state("expired"),
+    "revoke": _set_state("revoked"),
+    "clear": lambda state, args: {"cleared": state.journal.clear()},
+    "reset": _reset,
+    "user_token": lambda state, args: {"id": state.store.user_token().id},
+}
 
 
 MOCK = web.AppKey("authconform_mock", MockState)
@@ -277,7 +330,7 @@ def _exchange(state: MockState) -> Handler:
         else:
             fields = reader.fields(_head(request, body))
             if store.check_login(_field_bytes(fields, ex.username_field), _field_bytes(fields, ex.password_field)):
-                key = store.user_token()
+                key = await state.user_token()  # with workers, a re-mint reaches them all first
                 d = issued.get(key.id)
                 if d is None:
                     token = json.dumps({ex.token_field: key.value}, separators=(",", ":")).encode()
@@ -309,8 +362,19 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+async def _changed(state: MockState, op: str, args: dict[str, Any]) -> web.Response:
+    """An admin change's answer: its JSON, 404 for an unknown key, 400 for a refused change."""
+    try:
+        return web.json_response(await state.change(op, args))
+    except KeyError as exc:
+        return _error(404, exc.args[0])
+    except ValueError as exc:
+        return _error(400, str(exc))
+    except ConnectionError as exc:  # serve --workers: the parent or a worker could not take it
+        return _error(503, str(exc))
+
+
 def _add_admin(app: web.Application, state: MockState) -> None:
-    store = state.store
     r = app.router
 
     async def get_keys(request: web.Request) -> web.Response:
@@ -332,24 +396,13 @@ def _add_admin(app: web.Application, state: MockState) -> None:
         scopes = data.get("scopes")
         if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
             return _error(400, "scopes must be a list of scope names")
-        try:
-            key = store.mint(str(data.get("state", "valid")), scopes, data.get("binding"), data.get("kind"))
-        except ValueError as exc:
-            return _error(400, str(exc))
-        return web.json_response(
-            {"id": key.id, "key": key.value, "state": key.state, "scopes": list(key.scopes), "binding": key.binding, "kind": key.kind}
-        )
+        args = {"state": str(data.get("state", "valid")), "scopes": scopes, "binding": data.get("binding"), "kind": data.get("kind")}
+        return await _changed(state, "mint", args)
 
-    def set_state(new_state: str) -> Handler:
+    def set_state(op: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
             """POST keys/{id}/expire|revoke."""
-            try:
-                key = store.set_state(request.match_info["id"], new_state)
-            except KeyError as exc:
-                return _error(404, exc.args[0])
-            except ValueError as exc:
-                return _error(400, str(exc))
-            return web.json_response({"id": key.id, "state": key.state})
+            return await _changed(state, op, {"id": request.match_info["id"]})
 
         return handler
 
@@ -358,16 +411,18 @@ def _add_admin(app: web.Application, state: MockState) -> None:
         since = request.query.get("since", "0")
         if not since.isdigit():
             return _error(400, "since must be a sequence number (a whole number)")
-        return web.json_response({"entries": state.entries(int(since)), "dropped": state.journal.dropped})
+        try:
+            return web.json_response(await state.journal_page(int(since)))
+        except ConnectionError as exc:
+            return _error(503, str(exc))
 
     async def clear_journal(request: web.Request) -> web.Response:
         """DELETE journal."""
-        return web.json_response({"cleared": state.journal.clear()})
+        return await _changed(state, "clear", {})
 
     async def reset(request: web.Request) -> web.Response:
         """POST reset: keys, journal, counters back to the start."""
-        state.reset()
-        return web.json_response({"reset": True, "keys": state.keys()})
+        return await _changed(state, "reset", {})
 
     async def info(request: web.Request) -> web.Response:
         """GET info: provider, defects, scenario, routes."""
@@ -376,8 +431,8 @@ def _add_admin(app: web.Application, state: MockState) -> None:
     p = ADMIN_PREFIX
     r.add_get(p + "keys", get_keys, allow_head=False)
     r.add_post(p + "keys", mint_key)
-    r.add_post(p + "keys/{id}/expire", set_state("expired"))
-    r.add_post(p + "keys/{id}/revoke", set_state("revoked"))
+    r.add_post(p + "keys/{id}/expire", set_state("expire"))
+    r.add_post(p + "keys/{id}/revoke", set_state("revoke"))
     r.add_get(p + "journal", get_journal, allow_head=False)
     r.add_delete(p + "journal", clear_journal)
     r.add_post(p + "reset", reset)

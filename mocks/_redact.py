@@ -85,10 +85,11 @@ class Redactor:
         out: list[str] = []
         last = 0
         for a, b, label in runs:
-            run = text[a:b]
-            whole = self._full.get(run) == label
+            # A run that is exactly one secret is labelled by that secret, not by the secret its
+            # first slice matched: keys of one shape share slices (JWTs, a common header segment).
+            whole = self._full.get(text[a:b])
             out.append(text[last:a])
-            out.append(f"<{label}>" if whole else f"<{label}:partial>")
+            out.append(f"<{whole}>" if whole else f"<{label}:partial>")
             last = b
         out.append(text[last:])
         return "".join(out)

@@ -227,3 +227,30 @@ def test_sockets_are_read_in_64_kib_pieces_and_large_bodies_arrive_whole(servers
         assert sizes == {READ_SIZE}, sizes
     _, journal = admin(server.base_url, "GET", "journal")
     assert len(journal["entries"][-1]["body"]) == len(body)
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_every_whole_key_is_labelled_with_its_own_id(provider: str) -> None:
+    """Keys of one shape share slices (JWTs share their header segment); a whole key still gets its own label."""
+    store = KeyStore(SPECS[provider], seed="labels")
+    keys = list(store) + [store.mint("valid") for _ in range(3)]
+    redact = Redactor(store.secrets())
+    for key in keys:
+        assert redact(f"Bearer {key.value}") == f"Bearer <key:{key.id}>", key.id
+
+
+def test_serve_journal_mib_sets_the_bound_and_refuses_nonsense(capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --journal-mib` reaches the journal; a bad size is a one-line usage error naming the range."""
+    from mocks import build_app, MOCK
+    from mocks.__main__ import build_parser
+    from mocks._serve import run_options
+
+    args = build_parser(["serve"]).parse_args(["serve", "claid", "--journal-mib", "0.5"])
+    assert build_app(args.provider, **run_options(args))[MOCK].journal.max_bytes == 512 * 1024
+    default = build_parser(["serve"]).parse_args(["serve", "claid"])
+    assert build_app(default.provider, **run_options(default))[MOCK].journal.max_bytes == _journal.DEFAULT_MAX_BYTES
+    for bad in ("0", "-1", "x", "nan", "5000"):
+        with pytest.raises(SystemExit):
+            build_parser(["serve"]).parse_args(["serve", "claid", "--journal-mib", bad])
+        err = capsys.readouterr().err
+        assert "0.0625..4096" in err and "Traceback" not in err

@@ -1,0 +1,580 @@
+"""`serve --workers N`: N forked processes accept on one port (SO_REUSEPORT); the parent keeps the state.
+
+Every worker is a fork of one built app, so all start with the same plan and the same keys (a
+shared seed, secret when the user gave none: later mints are the same in every copy). A probe
+request never leaves the worker that accepted it. An admin change (mint, expire, revoke, journal
+clear, reset, and an exchange that must re-mint the user's token) goes to the parent over the
+worker's control channel, a socketpair made before the fork (no path on disk); the parent applies
+it to its own copy, pushes it to every worker, checks they all got the same answer, and only then
+answers: after any admin call, every connection sees the change (read-your-writes).
+
+The journal stays with each worker. A read (GET journal, the --journal file) goes through the
+parent, which numbers each entry the first time it reads it (new entries of all workers merged by
+time): numbers are unique, increasing and never change, so `since=` works across workers.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import heapq
+import itertools
+import marshal
+import os
+import secrets
+import signal
+import socket
+import struct
+import sys
+import time
+from array import array
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
+from typing import Any, Awaitable, Callable, Sequence, TextIO
+
+from aiohttp import web
+
+from specs import ProviderSpec
+
+from ._app import MOCK, MockState
+from ._scenarios import Scenario
+from ._serve import SHUTDOWN_SECONDS, base_url, serve_line, start, write_entries
+
+MAX_WORKERS = 64
+# The admin changes a worker hands to the parent (MockState.apply's operations).
+CHANGES = frozenset({"mint", "expire", "revoke", "clear", "reset", "user_token"})
+# A call on the control channel that takes longer than this means the other end is stuck.
+CALL_SECONDS = 10.0
+# Every worker must have bound the port and said so within this long.
+READY_SECONDS = 30.0
+# A stop: each worker closes its listener and lets in-flight requests finish (SHUTDOWN_SECONDS),
+# then hands over its journal (measured: 0.3 s for 75,000 entries in all); a worker still silent
+# after this long is given up (the journal is then not written) and killed.
+STOP_SECONDS = SHUTDOWN_SECONDS + 2.5
+# A worker told to stop by a signal of its own waits this long for the parent to run the stop.
+TERM_GRACE = 2.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_FRAME = struct.Struct("!I")
+
+Handle = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class RelayError(ConnectionError):
+    """An admin change or read the parent could not complete on every worker."""
+
+
+def workers_count(text: str) -> int:
+    """argparse type: a worker count 1..64."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"invalid worker count {text!r}; --workers takes a whole number 1..{MAX_WORKERS} (1: one process, as without it)")
+    return int(text)
+
+
+def refusal(spec: ProviderSpec, workers: int, scenario: Scenario | None, rate_limit: bool) -> str | None:
+    """Why `--workers N` cannot serve these options (per-request counters are per process), or None."""
+    if workers < 2:
+        return None
+    if not hasattr(socket, "SO_REUSEPORT"):
+        return "--workers N > 1 needs SO_REUSEPORT, which this platform lacks; use --workers 1"
+    if scenario is not None:
+        return (f"--scenario {scenario} counts requests, and each of {workers} workers would count only its own; "
+                f"run it with --workers 1")
+    if spec.rate_limit is not None and rate_limit:
+        rl = spec.rate_limit
+        return (f"{spec.id} has a rate limit ({rl.requests} requests per {rl.window_seconds} s) that each of {workers} "
+                f"workers would count on its own; add --no-rate-limit, or use --workers 1")
+    return None
+
+
+def shared_seed(seed: str | int | None) -> str | int:
+    """The seed every worker's key store uses: the user's, else a fresh secret one."""
+    return secrets.token_hex(16) if seed is None else seed
+
+
+# -- the control channel ---------------------------------------------------------------------------
+class Channel:
+    """One end of a parent-worker socketpair: length-prefixed messages, calls in both directions.
+
+    A call is `{"id", "op", "args"}`, its answer `{"re": id, "ok": ...}` or `{"re": id, "error":
+    [kind, message]}`; each incoming call runs as its own task, in arrival order. Messages are
+    `marshal`led: both ends are the same program (a fork), and a journal of 40,000 entries
+    crosses in ~30 ms where JSON took ~0.5 s each way.
+    """
+
+    def __init__(self, sock: socket.socket, handle: Handle):
+        self.sock = sock
+        self.handle = handle
+        self._ids = itertools.count(1)
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        """Wrap the socket in asyncio streams (inside the running loop)."""
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=self.sock)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._writer is None or self._writer.is_closing():
+            raise RelayError("the control channel is closed")
+        data = marshal.dumps(message)
+        self._writer.write(_FRAME.pack(len(data)) + data)
+
+    async def call(self, op: str, args: dict[str, Any] | None = None, timeout: float = CALL_SECONDS) -> Any:
+        """Ask the other end to run `op`; its answer, or its KeyError/ValueError raised here."""
+        ident = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._calls[ident] = future
+        try:
+            self._send({"id": ident, "op": op, "args": args or {}})
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            raise RelayError(f"no answer to {op!r} within {timeout:.0f} s") from None
+        finally:
+            self._calls.pop(ident, None)
+
+    async def run(self) -> None:
+        """Read messages until the other end closes: answers settle calls, calls run as tasks."""
+        try:
+            while True:
+                size = _FRAME.unpack(await self._reader.readexactly(_FRAME.size))[0]
+                message = marshal.loads(await self._reader.readexactly(size))
+                if "re" in message:
+                    self._settle(message)
+                else:
+                    task = asyncio.create_task(self._answer(message))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            for future in self._calls.values():
+                if not future.done():
+                    future.set_exception(RelayError("the control channel closed"))
+            self.close()
+
+    def _settle(self, message: dict[str, Any]) -> None:
+        future = self._calls.get(message["re"])
+        if future is None or future.done():
+            return
+        if "error" in message:
+            kind, text = message["error"]
+            future.set_exception({"KeyError": KeyError, "ValueError": ValueError}.get(kind, RelayError)(text))
+        else:
+            future.set_result(message["ok"])
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"re": message["id"]}
+        try:
+            reply["ok"] = await self.handle(message["op"], message["args"])
+        except KeyError as exc:
+            reply["error"] = ["KeyError", str(exc.args[0]) if exc.args else "KeyError"]
+        except (ValueError, RelayError) as exc:
+            reply["error"] = [type(exc).__name__, str(exc)]
+        try:
+            self._send(reply)
+        except RelayError:
+            pass
+
+    async def drain(self) -> None:
+        """Wait until everything written has gone to the socket."""
+        if self._writer is not None and not self._writer.is_closing():
+            try:
+                await self._writer.drain()
+            except ConnectionError:
+                pass
+
+    def close(self) -> None:
+        """Close this end (the other end then reads EOF)."""
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self.sock.close()
+
+
+# -- journal numbering -----------------------------------------------------------------------------
+class Numbering:
+    """Journal sequence numbers across workers, given the first time the parent reads an entry.
+
+    Per worker, two parallel increasing arrays map its own `seq` to the journal's. A worker holds
+    at most `limit` entries (its newest), so older pairs are dropped, keeping one as the floor.
+    """
+
+    def __init__(self, workers: int, limit: int):
+        self.last = 0
+        self.limit = limit
+        self._own = [array("q") for _ in range(workers)]
+        self._seq = [array("q") for _ in range(workers)]
+
+    def since(self, worker: int, seq: int) -> int:
+        """The worker's own seq after which all its entries numbered above `seq` lie."""
+        i = bisect_right(self._seq[worker], seq)
+        return self._own[worker][i - 1] if i else 0
+
+    def number(self, pulls: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Renumber the workers' entries (each list in its own seq order); all of them in journal order."""
+        out: list[dict[str, Any]] = []
+        fresh: list[list[tuple[int, dict[str, Any]]]] = []
+        for w, entries in enumerate(pulls):
+            own, seq = self._own[w], self._seq[w]
+            known = own[-1] if own else 0
+            new = []
+            for e in entries:
+                if e["seq"] <= known:  # read before: it has its number (pulls never skip an entry)
+                    e["seq"] = seq[bisect_left(own, e["seq"])]
+                    out.append(e)
+                else:
+                    new.append((w, e))
+            fresh.append(new)
+        # A merge keeps each worker's own order even if the wall clock stepped back.
+        for w, e in heapq.merge(*fresh, key=lambda pair: pair[1]["time"]):
+            self.last += 1
+            self._own[w].append(e["seq"])
+            self._seq[w].append(self.last)
+            e["seq"] = self.last
+            out.append(e)
+        for own, seq in zip(self._own, self._seq):
+            if len(own) > 2 * self.limit:
+                del own[: len(own) - self.limit - 1], seq[: len(seq) - self.limit - 1]
+        out.sort(key=itemgetter("seq"))
+        return out
+
+
+# -- a worker --------------------------------------------------------------------------------------
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM this worker when the parent dies, even by SIGKILL (elsewhere the channel's EOF does)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # loaded in the worker only: `serve` without --workers does not pay for it
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+async def _work(app: web.Application, index: int, sock: socket.socket, host: str, port: int, ssl_context: Any) -> None:
+    state: MockState = app[MOCK]
+    state.worker = {"index": index, "pid": os.getpid()}
+    done = asyncio.Event()
+    runner: web.AppRunner | None = None
+    stopped = False
+
+    async def close_listener() -> None:
+        nonlocal stopped
+        if runner is not None and not stopped:
+            stopped = True
+            await runner.cleanup()
+
+    def pull(args: dict[str, Any]) -> dict[str, Any]:
+        return {"entries": state.entries(int(args["since"])), "dropped": state.journal.dropped}
+
+    async def handle(op: str, args: dict[str, Any]) -> Any:
+        if op == "journal":
+            return pull(args)
+        if op == "stop":  # no new connections, in-flight requests answered, then the whole journal
+            await close_listener()
+            return pull(args)
+        if op in CHANGES:
+            return state.apply(op, args)
+        raise ValueError(f"unknown control call {op!r}")
+
+    channel = Channel(sock, handle)
+    await channel.open()
+    reading = asyncio.create_task(channel.run())
+    reading.add_done_callback(lambda _: done.set())  # the parent is gone, or done with us
+    loop = asyncio.get_running_loop()
+
+    def term() -> None:
+        # A SIGTERM here (a process-group signal, or this worker alone): the parent runs the stop
+        # of every worker, journal included; without an answer soon, stop alone.
+        asyncio.ensure_future(_ask_stop(channel))
+        loop.call_later(TERM_GRACE, done.set)
+
+    loop.add_signal_handler(signal.SIGTERM, term)
+    try:
+        runner, url = await start(app, host, port, ssl_context, reuse_port=True)
+    except OSError as exc:
+        await channel.call("ready", {"error": f"cannot listen on {host}:{port}: {exc.strerror or exc}"})
+        return
+    state.relay = channel.call
+    # As a single `serve` does (mocks/_serve.py): start-up objects out of the collector's view.
+    gc.freeze()
+    await channel.call("ready", {"url": url})
+    await done.wait()
+    await close_listener()
+    await channel.drain()
+    channel.close()
+
+
+async def _ask_stop(channel: Channel) -> None:
+    try:
+        await channel.call("term")
+    except RelayError:
+        pass
+
+
+def _worker(app: web.Application, index: int, sock: socket.socket, host: str, port: int, ssl_context: Any, parent: int) -> None:
+    """A forked worker's whole life; never returns (os._exit: nothing of the parent's runs here)."""
+    code = 0
+    try:
+        _die_with_parent(parent)
+        # Ctrl-C reaches the whole process group; the parent runs the stop for every worker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        asyncio.run(_work(app, index, sock, host, port, ssl_context))
+    except BaseException as exc:  # a worker must not fall back into the parent's code
+        print(f"mocks serve: worker {index} failed: {type(exc).__name__}", file=sys.stderr)
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+# -- the parent ------------------------------------------------------------------------------------
+class Parent:
+    """The parent of N workers: the authoritative state, the admin changes, the journal reads, the stop."""
+
+    def __init__(self, app: web.Application, pids: Sequence[int], socks: Sequence[socket.socket], url: str):
+        self.app = app
+        self.state: MockState = app[MOCK]
+        self.pids = list(pids)
+        self.url = url
+        self.channels = [Channel(s, self._handler(i)) for i, s in enumerate(socks)]
+        self.numbering = Numbering(len(socks), self.state.journal.limit)
+        self.ready: dict[int, dict[str, Any]] = {}
+
+    def _handler(self, index: int) -> Handle:
+        async def handle(op: str, args: dict[str, Any]) -> Any:
+            if op == "ready":
+                self.ready[index] = args
+                self._event.set()
+                return {}
+            if op == "term":
+                self._stop.set()
+                return {}
+            async with self._lock:
+                if op == "journal":
+                    return await self.journal(int(args["since"]))
+                if op in CHANGES:
+                    return await self.change(op, args)
+            raise ValueError(f"unknown control call {op!r}")
+
+        return handle
+
+    async def change(self, op: str, args: dict[str, Any]) -> Any:
+        """Apply one admin change here (KeyError/ValueError: nothing changes), then on every worker."""
+        mine = self.state.apply(op, args)
+        answers = await asyncio.gather(*(c.call(op, args) for c in self.channels))
+        if op == "clear":  # the parent's own journal is always empty: the workers' counts are the answer
+            return {"cleared": sum(a["cleared"] for a in answers)}
+        if any(a != mine for a in answers):
+            raise RelayError(f"{op}: a worker's state no longer matches the parent's")
+        return mine
+
+    async def journal(self, since: int) -> dict[str, Any]:
+        """The journal of every worker after `since`, numbered across workers."""
+        pulls = await asyncio.gather(*(c.call("journal", {"since": self.numbering.since(i, since)})
+                                       for i, c in enumerate(self.channels)))
+        entries = self.numbering.number([p["entries"] for p in pulls])
+        return {"entries": [e for e in entries if e["seq"] > since], "dropped": sum(p["dropped"] for p in pulls)}
+
+    async def run(self, out: TextIO, ca_bundle: str | None, journal_path: str | None) -> int:
+        """Wait for every worker, print the serve line, serve until a signal or a worker's death."""
+        self._lock = asyncio.Lock()
+        self._event = asyncio.Event()  # a worker said ready, or a channel closed
+        self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        for c in self.channels:
+            await c.open()
+        reading = [asyncio.create_task(c.run()) for c in self.channels]
+        for task in reading:
+            task.add_done_callback(lambda _: self._event.set())
+        try:
+            failure = await self._started(reading)
+            if failure is None:
+                out.write(serve_line(self.app, self.url, ca_bundle) + "\n")
+                out.flush()
+                stop = asyncio.create_task(self._stop.wait())
+                await asyncio.wait([stop, *reading], return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                failure = None if self._stop.is_set() else self._death(reading)
+            if failure is not None:
+                print(f"mocks serve: {failure}", file=sys.stderr)
+                await self._shutdown(None)
+                return 1
+            return await self._shutdown(journal_path)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    async def _started(self, reading: list[asyncio.Task[None]]) -> str | None:
+        """None once every worker listens; else what went wrong, in one line."""
+        deadline = time.monotonic() + READY_SECONDS
+        while len(self.ready) < len(self.channels):
+            errors = [r["error"] for r in self.ready.values() if "error" in r]
+            if errors:
+                return errors[0]
+            if any(t.done() for t in reading):
+                return self._death(reading)
+            if self._stop.is_set():
+                return "stopped by a signal before every worker was listening"
+            self._event.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return f"{len(self.channels) - len(self.ready)} worker(s) not listening after {READY_SECONDS:.0f} s"
+            stop = asyncio.create_task(self._stop.wait())
+            event = asyncio.create_task(self._event.wait())
+            await asyncio.wait([stop, event], timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            event.cancel()
+        errors = [r["error"] for r in self.ready.values() if "error" in r]
+        return errors[0] if errors else None
+
+    def _death(self, reading: list[asyncio.Task[None]]) -> str:
+        index = next(i for i, t in enumerate(reading) if t.done())
+        pid = self.pids[index]
+        return f"worker {index} (pid {pid}) {_how_it_ended(pid)}; stopped the other workers"
+
+    async def _shutdown(self, journal_path: str | None) -> int:
+        """Stop every worker (each answers what is in flight first), then write the journal."""
+        async with self._lock:
+            pulls = await asyncio.gather(*(c.call("stop", {"since": 0}, timeout=STOP_SECONDS) for c in self.channels),
+                                         return_exceptions=True)
+        for c in self.channels:
+            c.close()
+        if journal_path is None:
+            return 0
+        lost = [i for i, p in enumerate(pulls) if isinstance(p, BaseException)]
+        if lost:
+            print(f"mocks serve: worker(s) {', '.join(map(str, lost))} did not hand over their journal; "
+                  f"{journal_path} not written", file=sys.stderr)
+            return 1
+        try:
+            write_entries(self.numbering.number([p["entries"] for p in pulls]), journal_path)  # type: ignore[index]
+        except OSError as exc:
+            print(f"mocks serve: cannot write the journal to {journal_path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        return 0
+
+
+def _how_it_ended(pid: int, wait: float = 1.0) -> str:
+    """`was killed by SIGKILL` / `exited with status 3` / `closed its control channel` (bounded wait).
+
+    It blocks the parent's loop for at most `wait`: only ever called once the server is failing."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return "is gone"
+        if done:
+            if os.WIFSIGNALED(status):
+                return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            return f"exited with status {os.WEXITSTATUS(status)}"
+        if time.monotonic() >= deadline:
+            return "closed its control channel"
+        time.sleep(0.02)
+
+
+def _reap(pids: Sequence[int], wait: float = STOP_SECONDS) -> None:
+    """Wait for every worker to exit; SIGKILL any still running after `wait` seconds."""
+    deadline = time.monotonic() + wait
+    left = set(pids)
+    while left:
+        for pid in list(left):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                left.discard(pid)
+        if not left:
+            return
+        if time.monotonic() >= deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+            return
+        time.sleep(0.01)
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    """A socket bound (not listening) to host:port with SO_REUSEPORT: picks the port for `--port 0`
+    and holds it while the workers bind it too. Connections go to listening sockets only."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_workers(
+    app: web.Application,
+    workers: int,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    out: TextIO | None = None,
+    tls: bool = False,
+    journal_path: str | None = None,
+) -> int:
+    """Serve `app` from `workers` forked processes on one port until SIGINT/SIGTERM, as `serve` does.
+
+    The app's key store must be seeded (`shared_seed`), so every copy mints the same keys. 0 on a
+    clean stop; 1 when the port cannot be bound, a worker dies, or the journal cannot be written.
+    """
+    material = None
+    if tls:
+        from ._tls import make_tls  # needs `cryptography`; only loaded for --tls
+
+        material = make_tls()
+    try:
+        try:
+            reserved = _reserve(host, port)
+        except OSError as exc:
+            print(f"mocks serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        with reserved:
+            bound = reserved.getsockname()[1]
+            pairs = [socket.socketpair() for _ in range(workers)]
+            pids = _fork(app, pairs, reserved, host, bound, material.server_context if material else None)
+            for _, theirs in pairs:
+                theirs.close()
+            parent = Parent(app, pids, [mine for mine, _ in pairs], base_url(host, bound, tls))
+            try:
+                return asyncio.run(parent.run(out or sys.stdout, str(material.ca_path) if material else None, journal_path))
+            finally:
+                _reap(pids)
+    finally:
+        if material is not None:
+            material.close()
+
+
+def _fork(app: web.Application, pairs: list[tuple[socket.socket, socket.socket]], reserved: socket.socket,
+          host: str, port: int, ssl_context: Any) -> list[int]:
+    """Fork one worker per socketpair; each keeps only its own end (so the parent's death is its EOF)."""
+    parent = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pids = []
+    for index, (_, theirs) in enumerate(pairs):
+        pid = os.fork()
+        if pid == 0:
+            reserved.close()
+            for j, (mine, other) in enumerate(pairs):
+                mine.close()
+                if j != index:
+                    other.close()
+            _worker(app, index, theirs, host, port, ssl_context, parent)
+        pids.append(pid)
+    return pids
