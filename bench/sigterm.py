@@ -4,7 +4,8 @@ A keep-alive load client (bench/_load.py, so no wrk needed) loads the mock; afte
 mock gets SIGTERM and the clock runs until it has exited.
 The journal must then be on disk in full: `serve --journal PATH` writes it when the mock stops
 (JSON `{"entries": [...]}` or JSON Lines); every entry parses, sequence numbers run without a gap,
-and there are at least as many as the answers the load client counted.
+and there are at least as many as the answers the load client counted. So that "every answer"
+can be asked, the mock runs with a journal bound (`--journal-mib 64`) no 2 s load can fill.
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from ._probes import probe_request
 from ._procs import BenchError, Server, mock_argv, serve_has, start
 from ._report import floor, table
 from .throughput import mock_options
+
+# Far above what 2 s of load makes (~50,000 requests of ~50 packed bytes): the bound drops nothing.
+WHOLE_JOURNAL_MIB = 64
 
 # Issue 6: exit 0 within 2 s of SIGTERM.
 EXIT_WITHIN_S = 2.0
@@ -136,6 +140,8 @@ def run_provider(provider: str, load_seconds: float = 2.0, connections: int = 50
     with tempfile.TemporaryDirectory(prefix="authconform-sigterm-") as tmp:
         journal = Path(tmp) / "journal.json"
         extra = ["--journal", str(journal)] if has_journal else []
+        if serve_has("--journal-mib"):
+            extra += ["--journal-mib", str(WHOLE_JOURNAL_MIB)]
         with start(mock_argv(provider, *mock_options(spec), *extra)) as mock:
             return run_server(mock, provider, journal if has_journal else None, load_seconds, connections)
 
