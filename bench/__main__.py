@@ -1,6 +1,7 @@
 """`python -m bench [NAME ...]`: run the benchmarks and robustness runs, print figures and ratios.
 
-Names: throughput (mock vs bare aiohttp vs Prism, per path), coldstart, engine (the generated
+Names: throughput (mock vs bare aiohttp vs Prism, per path), cpu (the same two servers' CPU per
+request fed in memory, no sockets: the steadier A/B for the hot path), coldstart, engine (the generated
 engine vs Schemathesis and a bare Hypothesis loop: bench/bench_engine.py), suite (`make test-mock`
 wall time), scaleout (`serve --workers`), soak, keepalive, slowloris, sigterm; none means all.
 Each prints its table and writes reports/bench/NAME.json; the closing summary lists every floor of
@@ -18,11 +19,11 @@ from typing import Any, Callable
 
 from specs import spec_paths
 
-from . import coldstart, keepalive, scaleout, sigterm, slowloris, soak, suite_time, throughput
+from . import coldstart, inprocess, keepalive, scaleout, sigterm, slowloris, soak, suite_time, throughput
 from ._procs import BenchError
 from ._report import REPORT_DIR, floor, machine, ratio, save, table
 
-NAMES = ("throughput", "coldstart", "engine", "suite", "scaleout", "soak", "keepalive", "slowloris", "sigterm")
+NAMES = ("throughput", "cpu", "coldstart", "engine", "suite", "scaleout", "soak", "keepalive", "slowloris", "sigterm")
 
 
 class Summary:
@@ -69,6 +70,16 @@ def _throughput(args: argparse.Namespace, summary: Summary) -> None:
                         f"{worst.prism_ratio:.1f}x (floor 3x)", all(r.prism_ratio >= throughput.PRISM_FLOOR for r in mine))
     problems = [p for r in runs for p in r.problems]
     summary.add("statuses under load as the spec says", f"{len(problems)} problems", "-", not problems)
+
+
+def _cpu(args: argparse.Namespace, summary: Summary) -> None:
+    runs = [r for p in args.providers for r in inprocess.run_provider(p)]
+    print(inprocess.report(runs))
+    save("cpu", inprocess.as_json(runs))
+    worst = min(runs, key=lambda r: r.ratio)
+    summary.add(f"server CPU per request in memory, no sockets (worst: {worst.provider} {worst.path})",
+                f"{min(worst.mock):.1f} us vs bare {min(worst.bare):.1f} us",
+                f"{worst.ratio:.2f}x bare/mock (median of all {statistics.median(r.ratio for r in runs):.2f}x)", None)
 
 
 def _coldstart(args: argparse.Namespace, summary: Summary) -> None:
@@ -166,7 +177,7 @@ def _sigterm(args: argparse.Namespace, summary: Summary) -> None:
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace, Summary], None]] = {
-    "throughput": _throughput, "coldstart": _coldstart, "engine": _engine, "suite": _suite, "scaleout": _scaleout, "soak": _soak,
+    "throughput": _throughput, "cpu": _cpu, "coldstart": _coldstart, "engine": _engine, "suite": _suite, "scaleout": _scaleout, "soak": _soak,
     "keepalive": _keepalive, "slowloris": _slowloris, "sigterm": _sigterm,
 }
 

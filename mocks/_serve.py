@@ -35,15 +35,22 @@ def serve_line(app: web.Application, url: str, ca_bundle: str | None = None) -> 
     return json.dumps(line)
 
 
-async def start(app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
-                reuse_port: bool = False) -> tuple[web.AppRunner, str]:
-    """Start serving an app; returns its runner and base URL (port 0 becomes the port bound).
-    `reuse_port`: SO_REUSEPORT, so `serve --workers` processes listen on one port."""
+async def make_runner(app: web.Application) -> web.AppRunner:
+    """A set-up runner for `app` as every mock serves: quiet error answers, the probe path dispatched
+    directly (bench/inprocess.py feeds requests to it without a socket)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     quieten(runner)
     assert runner.server is not None
     direct_dispatch(app, runner.server)
+    return runner
+
+
+async def start(app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
+                reuse_port: bool = False) -> tuple[web.AppRunner, str]:
+    """Start serving an app; returns its runner and base URL (port 0 becomes the port bound).
+    `reuse_port`: SO_REUSEPORT, so `serve --workers` processes listen on one port."""
+    runner = await make_runner(app)
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_port=reuse_port or None)
     try:
         await site.start()
