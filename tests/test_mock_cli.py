@@ -20,7 +20,8 @@ from test_mock_wire import IDS, SPECS, admin, probe_request
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 START_SECONDS = 15.0
-STOP_SECONDS = 2.0
+# A stop slower than this is a hang (the 2 s floor under load is bench/sigterm.py's figure).
+STOP_SECONDS = 10.0
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -27,7 +27,8 @@ from test_mock_wire import SPECS, admin, probe_request, send
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 30
 START_SECONDS = 20.0
-STOP_SECONDS = 2.0
+# A stop slower than this is a hang (the 2 s floor is bench/sigterm.py's figure, not a unit test's).
+STOP_SECONDS = 10.0
 ADMIN = "/__authconform__/"
 
 
@@ -269,7 +270,7 @@ def test_journal_redacts_keys_minted_through_another_worker(workers: Any, provid
 # -- stopping --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["parent", "group"])
 def test_sigterm_exits_0_with_the_whole_journal(workers: Any, tmp_path: Path, how: str) -> None:
-    """SIGTERM to the parent (or to the whole process group): exit 0 within 2 s, workers gone,
+    """SIGTERM to the parent (or to the whole process group): exit 0 promptly, workers gone,
     --journal holds every request of every worker, numbered uniquely, no key in the clear."""
     path = tmp_path / "journal.jsonl"
     w = workers("crux", "--journal", str(path))
@@ -293,7 +294,7 @@ def test_sigterm_exits_0_with_the_whole_journal(workers: Any, tmp_path: Path, ho
 
 
 def test_sigterm_to_one_worker_stops_them_all_cleanly(workers: Any, tmp_path: Path) -> None:
-    """SIGTERM to a single worker is a stop request, not a death: exit 0 within 2 s, journal whole."""
+    """SIGTERM to a single worker is a stop request, not a death: exit 0 promptly, journal whole."""
     path = tmp_path / "journal.jsonl"
     w = workers("crux", "--journal", str(path))
     pids = w.worker_pids()
@@ -308,7 +309,7 @@ def test_sigterm_to_one_worker_stops_them_all_cleanly(workers: Any, tmp_path: Pa
 
 
 def test_sigint_stops_every_worker(workers: Any) -> None:
-    """SIGINT (Ctrl-C reaches the whole group) exits 0 within 2 s, no worker left."""
+    """SIGINT (Ctrl-C reaches the whole group) exits 0 promptly, no worker left."""
     w = workers("crux")
     pids = w.worker_pids()
     os.killpg(w.proc.pid, signal.SIGINT)
@@ -325,15 +326,15 @@ def test_a_dead_worker_stops_the_rest(workers: Any) -> None:
     w.stop()
     lines = w.err.strip().splitlines()
     assert len(lines) == 1 and f"(pid {victim}) was killed by SIGKILL" in lines[0], w.err
-    assert _gone_within(set(others), 2.0)
+    assert _gone_within(set(others), 5.0)
 
 
 def test_workers_do_not_outlive_a_killed_parent(workers: Any) -> None:
-    """The parent SIGKILLed: its workers exit within 2 s."""
+    """The parent SIGKILLed: its workers exit within a few seconds."""
     w = workers("crux")
     pids = w.worker_pids()
     w.stop(signal.SIGKILL)
-    assert _gone_within(pids, 2.0)
+    assert _gone_within(pids, 5.0)
 
 
 # -- refusals and bad values ---------------------------------------------------------------------------
