@@ -29,7 +29,7 @@ SUFFIX = ".spec"
 MAGIC = b"authconform spec cache 1\n"
 _HERE = Path(__file__).resolve().parent
 # The files whose content decides whether a spec passes, and what a passing spec's data becomes.
-CHECKER_FILES: tuple[Path, ...] = tuple(_HERE / n for n in ("provider.schema.json", "_loader.py", "_model.py", "_cache.py"))
+CHECKER_FILES: tuple[Path, ...] = tuple(_HERE / n for n in ("provider.schema.json", "_loader.py", "_model.py", "_fill.py", "_cache.py"))
 # Third-party code the check runs: an upgrade may parse or validate differently.
 CHECKER_LIBRARIES: tuple[str, ...] = ("yaml", "jsonschema")
 _DIGEST = hashlib.sha256().digest_size

@@ -23,13 +23,18 @@ from ._model import (
     Keys,
     Probe,
     ProviderSpec,
+    ROUTE_METHODS,
+    TEMPLATE_VARIABLE,
     RateLimit,
     Response,
+    Route,
+    RouteRequest,
     Rule,
     Scopes,
     TokenShape,
     freeze,
 )
+from ._fill import FillError, fill
 
 if TYPE_CHECKING:
     import jsonschema
@@ -43,6 +48,10 @@ RFC_SCHEME_CASE = Rule(
     'RFC 9110 §11.1: "It uses a case-insensitive token to identify the authentication scheme"',
 )
 RFC_SEPARATOR = Rule("rfc", "RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]")
+RFC_DUPLICATE = Rule("rfc", "RFC 9110 §5.3: a sender MUST NOT generate multiple field lines with the same name unless the field is a list")
+RFC_NOT_FOUND = Rule("rfc", 'RFC 9110 §15.5.5: "the origin server did not find a current representation for the target resource"')
+# What an authenticated request for a path no route serves gets unless the spec says (spec `not_found`).
+DEFAULT_NOT_FOUND: dict[str, Any] = {"status": 404, "body": {"error": "Not Found"}}
 
 
 class SpecError(Exception):
@@ -102,9 +111,18 @@ def _rule(d: Any) -> Rule:
 def _response(d: Any, base: Response | None = None, klass: str | None = None) -> dict[str, Any]:
     """Fields of a Response, a variant's fields falling back to its class's."""
     rule = _rule(d["rule"]) if "rule" in d else base.rule  # type: ignore[union-attr]
-    body = d["body"] if "body" in d else base.body  # type: ignore[union-attr]
+    # `bodies: [...]`: several accepted bodies; the first is the one sent, any one passes a check.
+    if "bodies" in d:
+        bodies = tuple(d["bodies"])
+    elif "body" in d:
+        bodies = ()
+    else:
+        bodies = base.bodies if base is not None else ()
+    body = bodies[0] if bodies else (d["body"] if "body" in d else (base.body if base is not None else None))
     if "schema" in d:
         schema = d["schema"]
+    elif bodies and ("bodies" in d or base is None):
+        schema = {"anyOf": [{"const": b} for b in bodies]}
     elif "body" in d or base is None:
         schema = {"const": body}
     else:
@@ -123,6 +141,7 @@ def _response(d: Any, base: Response | None = None, klass: str | None = None) ->
         headers=freeze(d.get("headers", dict(base.headers) if base else {})),
         message=d.get("message", base.message if base else None),
         message_rule=_rule(d["message_rule"]) if "message_rule" in d else (base.message_rule if base else None),
+        bodies=freeze(list(bodies)),
     )
 
 
@@ -144,6 +163,7 @@ def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
     exch = raw.get("exchange")
     bind = raw.get("binding")
     rate = raw.get("rate_limit")
+    dup = cred.get("duplicates", {"policy": "reject"})
     return ProviderSpec(
         id=raw["id"],
         name=raw["name"],
@@ -171,6 +191,9 @@ def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
             separator_rule=_rule(sep["rule"]) if "rule" in sep else RFC_SEPARATOR,
             challenge=Challenge(cred["challenge"]["value"], _rule(cred["challenge"]["rule"])) if "challenge" in cred else None,
             query_names=tuple(cred.get("query_names", ())),
+            duplicates=dup["policy"],
+            duplicates_rule=_rule(dup["rule"]) if "rule" in dup else RFC_DUPLICATE,
+            strip_unicode_whitespace=sep.get("strip_unicode_whitespace", False),
         ),
         probe=Probe(
             method=probe["method"],
@@ -213,7 +236,56 @@ def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
         failures=freeze({k: _failure(k, v) for k, v in raw["failures"].items()}),
         deviations=tuple(Deviation(**d) for d in raw.get("deviations", ())),
         path=str(path),
+        routes=tuple(_route(r) for r in raw.get("routes", ())),
+        not_found=_not_found(raw.get("not_found", DEFAULT_NOT_FOUND)),
     )
+
+
+def route_id(d: Any) -> str:
+    """A route's id: its own, or `METHOD path` (what case ids and messages name it by)."""
+    return d.get("id") or f"{d['method']} {d['path']}"
+
+
+def route_body(success: Any) -> Any:
+    """A route's success body: the example, else one filled from its schema, else None (no body)."""
+    if "body" in success:
+        return success["body"]
+    if "schema" in success:
+        return fill(success["schema"])
+    return None
+
+
+def _route(d: Any) -> Route:
+    succ = d["success"]
+    body = route_body(succ)
+    source = _rule(d["source"]) if "source" in d else None
+    rule = source or Rule("inferred", f"{d['method']} {d['path']}", "the spec lists the operation without a source")
+    success = Response(
+        status=succ["status"],
+        body=freeze(body),
+        schema=freeze(succ.get("schema", {"const": body})),
+        rule=rule,
+        body_rule=rule,
+    )
+    req = d.get("request")
+    return Route(
+        method=d["method"],
+        path=d["path"],
+        auth=d.get("auth", True),
+        scope=d.get("scope"),
+        success=success,
+        request=RouteRequest(req.get("content_type", "application/json"), freeze(req["schema"])) if req else None,
+        source=source,
+        id=route_id(d),
+        content_type=succ.get("content_type"),
+    )
+
+
+def _not_found(d: Any) -> Response:
+    rule = _rule(d["rule"]) if "rule" in d else RFC_NOT_FOUND
+    body = d.get("body", DEFAULT_NOT_FOUND["body"])
+    return Response(status=d["status"], body=freeze(body), schema=freeze({"const": body}), rule=rule, body_rule=rule,
+                    headers=freeze(d.get("headers", {})))
 
 
 def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
@@ -235,8 +307,9 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
     needs("revoked", "revoked" in states, "keys.states lists 'revoked'" if "revoked" in states else "keys.states lacks 'revoked'")
     needs("insufficient_scope", "scopes" in raw, "the spec has scopes" if "scopes" in raw else "the spec has no scopes")
     needs("rate_limited", "rate_limit" in raw, "the spec has rate_limit" if "rate_limit" in raw else "the spec has no rate_limit")
-    if "bad_request" in failures and raw["probe"].get("bad_body") is None:
-        problems.append((["probe"], "failure class 'bad_request' needs probe.bad_body, a body the provider refuses"))
+    checked = any("request" in r for r in raw.get("routes") or ())
+    if "bad_request" in failures and raw["probe"].get("bad_body") is None and not checked:
+        problems.append((["probe"], "failure class 'bad_request' needs probe.bad_body, a body the provider refuses (or a route with a request check)"))
     if ("limited" in states) != ("scopes" in raw):
         problems.append((["keys", "states"], "a 'limited' key state goes with a scopes section, and the reverse"))
 
@@ -271,24 +344,47 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
             if k not in bind["kinds"]:
                 problems.append((["binding", "accepted", i], f"{k!r} is not one of binding.kinds {bind['kinds']}"))
 
-    challenge = raw["credential"].get("challenge")
-    if challenge and challenge["value"].split(" ")[0].lower() != raw["credential"]["scheme"].lower():
-        problems.append((["credential", "challenge", "value"], f"a challenge must name the scheme {raw['credential']['scheme']!r}"))
+    cred = raw["credential"]
+    scheme = cred["scheme"]
+    challenge = cred.get("challenge")
+    if challenge and scheme is not None and challenge["value"].split(" ")[0].lower() != scheme.lower():
+        problems.append((["credential", "challenge", "value"], f"a challenge must name the scheme {scheme!r}"))
+    # A bare key (scheme: null) has no keyword to get wrong or leave out.
+    why = "credential.scheme names a keyword" if scheme is not None else "credential.scheme is null (a bare key)"
+    needs("wrong_scheme", scheme is not None, why)
+    needs("no_scheme", scheme is not None, why)
+    policy = (cred.get("duplicates") or {}).get("policy", "reject")
+    needs("duplicate_header", policy == "reject", f"credential.duplicates.policy is {policy!r}")
+    for klass, d in failures.items():
+        if ("body" in d) == ("bodies" in d):
+            problems.append((["failures", klass], "a failure gives its body (body: ...) or several accepted ones (bodies: [...]), exactly one"))
+        for vname, v in (d.get("variants") or {}).items():
+            if "body" in v and "bodies" in v:
+                problems.append((["failures", klass, "variants", vname], "give body or bodies, not both"))
 
     # Every example body must satisfy its own schema, and every header pattern must compile.
     def check_response(where: list[Any], d: dict[str, Any], base_schema: Any = None) -> None:
-        schema = d.get("schema", {"const": d["body"]} if "body" in d else base_schema)
-        body = d.get("body")
-        if schema is not None and "body" in d:
-            errs = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(body))
-            if errs:
-                problems.append((where + ["body"], f"the example body does not match its schema: {errs[0].message}"))
+        given = [(["body"], d["body"])] if "body" in d else [(["bodies", i], b) for i, b in enumerate(d.get("bodies") or ())]
+        if "schema" in d:
+            schema = d["schema"]
+        elif "bodies" in d:
+            schema = {"anyOf": [{"const": b} for _, b in given]}
+        else:
+            schema = {"const": d["body"]} if "body" in d else base_schema
+        if schema is not None:
+            validator = jsonschema.validators.validator_for(schema)(schema)
+            for at, body in given:
+                errs = list(validator.iter_errors(body))
+                if errs:
+                    problems.append((where + at, f"the example body does not match its schema: {errs[0].message}"))
         if "message_rule" in d:
             message = d.get("message")
             if not message:
                 problems.append((where + ["message_rule"], "a message_rule needs the message it judges (message: ...)"))
-            elif "body" in d and message not in json.dumps(d["body"], ensure_ascii=False):
-                problems.append((where + ["message"], f"the message {message!r} does not appear in the example body"))
+            else:
+                for at, body in given:
+                    if message not in json.dumps(body, ensure_ascii=False):
+                        problems.append((where + ["message"], f"the message {message!r} does not appear in the example body {_dotted(at)}"))
         for name, pattern in (d.get("headers") or {}).items():
             try:
                 re.compile(pattern)
@@ -303,6 +399,66 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
     check_response(["probe", "success"], raw["probe"]["success"])
     if raw.get("exchange"):
         check_response(["exchange", "failure"], raw["exchange"]["failure"])
+    problems += _lint_routes(raw)
+    return problems
+
+
+ADMIN_PREFIX = "/__authconform__/"  # the mock's admin API; no provider path may live there
+
+
+def _lint_routes(raw: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Routes: valid templates, known scopes, schemas that are schemas, no method+path twice."""
+    import jsonschema
+
+    problems: list[tuple[list[Any], str]] = []
+    scope_names = set((raw.get("scopes") or {}).get("names", ()))
+    seen: dict[tuple[str, str], int] = {}
+    for i, d in enumerate(raw.get("routes") or ()):
+        at: list[Any] = ["routes", i]
+        path = d["path"]
+        # Variables are `{name}`; once they are taken out, no brace may remain (`{}`, `{a`, `{{a}}`).
+        leftover = TEMPLATE_VARIABLE.sub("", path)
+        if "{" in leftover or "}" in leftover:
+            problems.append((at + ["path"], f"{path!r} is not a path template: a variable is {{name}} (letters, digits, _ . -, not starting with a digit)"))
+        names = TEMPLATE_VARIABLE.findall(path)
+        if len(set(names)) != len(names):
+            problems.append((at + ["path"], f"{path!r} names a variable twice"))
+        if path.startswith(ADMIN_PREFIX) or path + "/" == ADMIN_PREFIX:
+            problems.append((at + ["path"], f"{ADMIN_PREFIX} is the mock's admin API, not a provider path"))
+        if d["method"] not in ROUTE_METHODS:  # the schema's enum says so too; kept for a clear message
+            problems.append((at + ["method"], f"{d['method']!r} is not one of {list(ROUTE_METHODS)}"))
+        shape = (d["method"], TEMPLATE_VARIABLE.sub("{}", path))
+        if shape in seen:
+            problems.append((at, f"{d['method']} {path} is already routes[{seen[shape]}] (same method and path template)"))
+        else:
+            seen[shape] = i
+        scope = d.get("scope")
+        if scope is not None:
+            if not scope_names:
+                problems.append((at + ["scope"], f"scope {scope!r} needs a scopes section naming it"))
+            elif scope not in scope_names:
+                problems.append((at + ["scope"], f"unknown scope {scope!r}; known: {sorted(scope_names)}"))
+            if d.get("auth", True) is False:
+                problems.append((at + ["scope"], "a public route (auth: false) cannot require a scope"))
+        for part in ("success", "request"):
+            schema = (d.get(part) or {}).get("schema")
+            if schema is None:
+                continue
+            try:
+                jsonschema.validators.validator_for(schema).check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                problems.append((at + [part, "schema"], f"not a JSON Schema: {exc.message}"))
+                continue
+            if part == "success":
+                try:
+                    body = route_body(d["success"])
+                except FillError as exc:
+                    problems.append((at + ["success", "schema"], f"cannot fill a body from this schema ({exc}); give success.body"))
+                    continue
+                errs = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(body))
+                if errs:
+                    what = "the example body" if "body" in d["success"] else "the body filled from the schema"
+                    problems.append((at + ["success", "body"], f"{what} does not match the schema: {errs[0].message}; give success.body"))
     return problems
 
 

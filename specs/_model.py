@@ -30,6 +30,12 @@ KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
 TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # Query parameter names under which clients misplace keys, for every provider.
 COMMON_QUERY_NAMES: tuple[str, ...] = ("access_token", "api_key", "token")
+# What a server does with two credential header lines (credential.duplicates.policy).
+DUPLICATE_POLICIES: tuple[str, ...] = ("reject", "first_wins", "last_wins")
+# Methods a route may have (RFC 9110 §9.3; TRACE and CONNECT are not API operations).
+ROUTE_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# A path template's variable, as OpenAPI writes them: `{id}` stands for one non-empty segment part.
+TEMPLATE_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 
 
 def freeze(value: Any) -> Any:
@@ -71,6 +77,12 @@ class Response:
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     message: str | None = None
     message_rule: Rule | None = None
+    # Every accepted body when the spec lists several (`bodies:`); `body` is the first, the one a mock sends.
+    bodies: tuple[Any, ...] = ()
+
+    def accepted_bodies(self) -> tuple[Any, ...]:
+        """Every body the provider may send for this response (the example alone, usually)."""
+        return self.bodies or (self.body,)
 
     def body_bytes(self) -> bytes:
         """The body example serialised as the provider sends it (compact JSON)."""
@@ -128,7 +140,7 @@ class Credential:
     """How a key travels: header, scheme keyword, separator and token shape."""
 
     header: str
-    scheme: str
+    scheme: str | None  # None: a bare key (`X-API-Key: <key>`), no scheme keyword at all
     rule: Rule
     token: TokenShape
     scheme_insensitive: bool
@@ -137,10 +149,20 @@ class Credential:
     separator_rule: Rule
     challenge: Challenge | None
     query_names: tuple[str, ...]
+    # credential.duplicates: reject (failures.duplicate_header), first_wins or last_wins.
+    duplicates: str = "reject"
+    duplicates_rule: Rule | None = None
+    # credential.separator.strip_unicode_whitespace: str.isspace() characters around the token go too.
+    strip_unicode_whitespace: bool = False
+
+    @property
+    def bare(self) -> bool:
+        """True when the key travels alone in its header, with no scheme keyword."""
+        return self.scheme is None
 
     def render(self, key: str) -> str:
-        """The canonical header value for a key (`Bearer <key>`)."""
-        return f"{self.scheme} {key}"
+        """The canonical header value for a key (`Bearer <key>`, or the key alone when bare)."""
+        return key if self.scheme is None else f"{self.scheme} {key}"
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,58 @@ class Probe:
     def encode(self, body: Any = None) -> bytes:
         """Serialise a body (default: the probe's own) per the probe's content type."""
         return encode_body(self.content_type, self.body if body is None else body)
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """A route's request-body check: a body that fails it gets failures.bad_request."""
+
+    content_type: str
+    schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation of the provider's API besides the probe: authenticated like it unless public."""
+
+    method: str
+    path: str  # a template: `{name}` is one non-empty path segment (or part of one)
+    auth: bool
+    scope: str | None
+    success: Response
+    request: RouteRequest | None
+    source: Rule | None
+    id: str
+    content_type: str | None = None  # of the success body; None: JSON (or none when empty)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The template's variable names, in order."""
+        return tuple(TEMPLATE_VARIABLE.findall(self.path))
+
+    @property
+    def shape(self) -> str:
+        """The template with its variable names erased (`/v1/tasks/{}`): equal shapes match equal paths."""
+        return TEMPLATE_VARIABLE.sub("{}", self.path)
+
+    def regex(self) -> re.Pattern[str]:
+        """A regex matching the raw request paths this template stands for (no query)."""
+        out, last = [], 0
+        for m in TEMPLATE_VARIABLE.finditer(self.path):
+            out.append(re.escape(self.path[last : m.start()]))
+            out.append(f"(?P<{_group(m.group(1))}>[^/?#]+)")
+            last = m.end()
+        out.append(re.escape(self.path[last:]))
+        return re.compile("".join(out))
+
+    def example_path(self) -> str:
+        """A concrete path for this template (each variable filled with `1`)."""
+        return TEMPLATE_VARIABLE.sub("1", self.path)
+
+
+def _group(name: str) -> str:
+    """A regex group name for a template variable (OpenAPI allows `.` and `-`, regex groups do not)."""
+    return "v_" + re.sub(r"[^A-Za-z0-9_]", lambda m: f"_{ord(m.group()):x}_", name)
 
 
 @dataclass(frozen=True)
@@ -252,6 +326,10 @@ class ProviderSpec:
     failures: Mapping[str, Failure]
     deviations: tuple[Deviation, ...]
     path: str
+    # Operations besides the probe (spec `routes`), and the answer to an authenticated request no
+    # route serves (spec `not_found`, default a JSON 404).
+    routes: tuple[Route, ...] = ()
+    not_found: Response | None = None
 
     @property
     def env_prefix(self) -> str:

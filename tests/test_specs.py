@@ -153,7 +153,7 @@ BROKEN = [
     ("failures.invalid.rule.strength", "guessed", "failures.invalid.rule.strength (line", "'guessed' is not one of"),
     ("failures.invalid.rule", {"strength": "inferred", "source": "a guess"}, "failures.invalid.rule (line", "'reason' is a required property"),
     ("failures.invalid.status", 200, "failures.invalid.status (line", "less than the minimum of 400"),
-    ("credential.colour", "blue", "credential (line", "allowed here: challenge, header"),
+    ("credential.colour", "blue", "credential (line", "allowed here: challenge, duplicates, header"),
     ("failures.expired", _DELETE, "failures (line", "failure class 'expired' is missing: keys.states lists 'expired'"),
     ("rate_limit", _DELETE, "failures.rate_limited (line", "has nothing that can cause it"),
     ("failures.duplicate_header.message_rule", {"strength": "documented", "source": "quoted text"}, "failures.duplicate_header.message_rule (line", "needs the message it judges"),
