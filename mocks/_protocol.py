@@ -70,12 +70,23 @@ class QuietRequestHandler(RequestHandler):
             self._head_check = None
         super().connection_lost(exc)
 
+    def _client_gone(self, exc: BaseException) -> bool:
+        """Whether a handler's exception is the client's disconnect: a ConnectionError with the
+        connection lost or closing (aiohttp cancels a pending body read with ConnectionResetError)."""
+        transport = self.transport
+        return isinstance(exc, ConnectionError) and (transport is None or transport.is_closing())
+
     def handle_error(self, request, status=500, exc=None, message=None):  # type: ignore[no-untyped-def]
         """A plain-text `400 Bad Request` (or other status phrase), closing the connection."""
         if status >= 500 and exc is not None:
-            # The frames say where the mock broke; the message could hold request bytes, so it is left out.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("mock error %s answering a request:\n%s", type(exc).__name__, frames)
+            if self._client_gone(exc):
+                # The client closed mid-request (mid-body, say): nothing broke in the mock and there
+                # is no one to answer. One debug line, never a traceback per connection.
+                log.debug("client closed the connection mid-request (%s)", type(exc).__name__)
+            else:
+                # The frames say where the mock broke; the message could hold request bytes, so it is left out.
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                log.error("mock error %s answering a request:\n%s", type(exc).__name__, frames)
         if request.writer.output_size > 0:
             raise ConnectionError("Response is sent already, cannot send another response with the error message")
         try:

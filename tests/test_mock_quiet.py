@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from test_mock_wire import IDS, SPECS, send
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,3 +89,65 @@ def test_a_head_that_never_completes_is_closed_and_others_are_served(monkeypatch
     closed_after, status = asyncio.run(scenario())
     assert closed_after is not None and 0.4 <= closed_after < 3.0, closed_after
     assert status.startswith(b"HTTP/1.1 401"), status
+
+
+def _serve(provider: str, *args: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """`python -m mocks serve ID --port 0 ARGS`, stderr piped; (process, serve line)."""
+    proc = subprocess.Popen([sys.executable, "-m", "mocks", "serve", provider, "--port", "0", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
+    return proc, line
+
+
+def _close_mid_body(port: int, target: bytes, reset: bool, tls: ssl.SSLContext | None = None) -> None:
+    """Send a head declaring 100 body bytes and 3 of them, then close (RST when `reset`)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if tls is not None:
+        sock = tls.wrap_socket(sock, server_hostname="127.0.0.1")
+    if reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.sendall(b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"a")
+    time.sleep(0.05)  # the head is parsed and the handler waits for the body
+    sock.close()
+
+
+def _close_early(port: int, data: bytes, reset: bool) -> None:
+    """Send `data` (part of a head, or a whole request whose answer is never read), then close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(data)
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_clients_closing_mid_request_print_nothing(provider: str) -> None:
+    """Closes mid-body (every route kind), mid-head, before the answer is read, and mid-TLS write no
+    line to stderr: a client's disconnect is not the mock's error (before: ~18 lines per close)."""
+    spec = SPECS[provider]
+    targets = [spec.probe.path, "/__authconform__/keys", "/elsewhere"]
+    if spec.exchange is not None:
+        targets.append(spec.exchange.path)
+    proc, line = _serve(provider)
+    tls_proc, tls_line = _serve(provider, "--tls")
+    try:
+        port = int(line["base_url"].rsplit(":", 1)[1])
+        tls_port = int(tls_line["base_url"].rsplit(":", 1)[1])
+        tls = ssl.create_default_context(cafile=tls_line["ca_bundle"])
+        for target in targets:
+            for reset in (False, True):
+                _close_mid_body(port, target.encode(), reset)
+                _close_mid_body(tls_port, target.encode(), reset, tls)
+                _close_early(port, b"POST " + target.encode() + b" HTTP/1.1\r\nHost: 1", reset)
+                _close_early(port, b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", reset)
+                _close_early(tls_port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", reset)  # half a ClientHello
+        # The mock still answers afterwards.
+        answer = send(line["base_url"], spec.probe.method, spec.probe.path)
+        assert answer.status == spec.failures["missing"].status
+    finally:
+        errs = []
+        for p in (proc, tls_proc):
+            p.terminate()
+            errs.append(p.communicate(timeout=10)[1])
+    assert proc.returncode == 0 and tls_proc.returncode == 0
+    assert errs == [b"", b""], [e.decode(errors="replace")[:600] for e in errs]
