@@ -6,10 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from specs import ProviderSpec
+from specs import ProviderSpec, openapi_document as openapi
 
 from ._procs import BENCH, BenchError
-from .openapi_from_spec import openapi
 
 # 5.14.2 is the last Prism 5 that runs on Node 18-22 (5.15 and later ask for Node >= 24).
 PRISM_VERSION = "5.14.2"

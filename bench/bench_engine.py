@@ -8,7 +8,7 @@ Hypothesis loop over one keep-alive connection (issue 6, benchmark 4; issue 3).
 - bare loop: `@given(st.text(...))` sending `Authorization: <scheme> <text>` on one keep-alive
   connection, no checks: the limit a Hypothesis-driven sender reaches here;
 - Schemathesis: `schemathesis run` of an OpenAPI document generated from the same spec
-  (bench/openapi_from_spec.py) against the same mock, requests counted in the mock's journal,
+  (`python -m specs export-openapi`) against the same mock, requests counted in the mock's journal,
   over the CLI's wall time.
 Floors: engine >= 10x Schemathesis and >= 0.5x the bare loop. Exit 1 when one is missed, 2 when a
 run cannot start.
@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from bench._procs import BenchError, mock_argv, start  # noqa: E402
 from bench._report import floor, ratio, save, table  # noqa: E402
-from bench.openapi_from_spec import openapi  # noqa: E402
+from specs import openapi_document as openapi  # noqa: E402
 from specs import get_spec  # noqa: E402
 from suites import Connection, RawRequest, mock_target  # noqa: E402
 from suites._engine import EngineOptions, EngineSession, strategy_names  # noqa: E402

@@ -1,5 +1,5 @@
 """Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
-from ._loader import SCHEMA_PATH, SPEC_DIR, SpecError, get_spec, load_all, load_spec, spec_paths
+from ._loader import SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, get_spec, load_all, load_spec, spec_paths
 from ._model import (
     COMMON_QUERY_NAMES,
     FAILURE_CLASSES,
@@ -24,10 +24,11 @@ from ._model import (
     freeze,
     thaw,
 )
+from ._openapi_export import openapi as openapi_document
 
 __all__ = [
-    "COMMON_QUERY_NAMES", "FAILURE_CLASSES", "KEY_STATES", "SCHEMA_PATH", "SPEC_DIR", "STRENGTHS", "TOKEN68",
+    "COMMON_QUERY_NAMES", "FAILURE_CLASSES", "KEY_STATES", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "STRENGTHS", "TOKEN68",
     "Binding", "Challenge", "Credential", "Deviation", "Exchange", "Failure", "Keys", "Probe", "ProviderSpec",
     "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
-    "load_all", "load_spec", "spec_paths", "thaw",
+    "load_all", "load_spec", "openapi_document", "spec_paths", "thaw",
 ]

@@ -1,4 +1,5 @@
-"""`python -m specs check [FILE ...]`: validate provider specs and say what is wrong, where."""
+"""`python -m specs check|export-openapi`: validate provider specs, or write one as an OpenAPI
+document."""
 from __future__ import annotations
 
 import argparse
@@ -7,15 +8,9 @@ import sys
 from ._loader import SpecError, load_spec, spec_paths
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Check each spec file (default: every spec in specs/); exit 1 when any is broken."""
-    parser = argparse.ArgumentParser(prog="python -m specs", description="Validate authconform provider specs.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="validate spec files against the schema and lint rules")
-    check.add_argument("files", nargs="*", help="spec files (default: every specs/*.yaml)")
-    args = parser.parse_args(argv)
+def _check(files: list[str]) -> int:
     failed = False
-    for path in args.files or [str(p) for p in spec_paths()]:
+    for path in files or [str(p) for p in spec_paths()]:
         try:
             spec = load_spec(path)
         except SpecError as err:
@@ -24,6 +19,23 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{path}: ok ({spec.name}: {len(spec.failures)} failure classes)")
     return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; `check` exits 1 when any spec is broken (see each command's help)."""
+    parser = argparse.ArgumentParser(prog="python -m specs", description="Validate and export authconform provider specs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate spec files against the schema and lint rules")
+    check.add_argument("files", nargs="*", help="spec files (default: every spec in the specs folder)")
+    exp = sub.add_parser("export-openapi", help="write a provider spec as an OpenAPI 3.1 document")
+    exp.add_argument("provider", help="a provider id (the name of a spec file)")
+    exp.add_argument("-o", "--output", help="file to write (default: stdout)")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args.files)
+    from ._openapi_export import export_main
+
+    return export_main(args.provider, args.output)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ when a spec has to be checked, so a start whose specs are unchanged loads neithe
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -40,8 +41,13 @@ if TYPE_CHECKING:
     import jsonschema
     import yaml
 
-SPEC_DIR = Path(__file__).resolve().parent
-SCHEMA_PATH = SPEC_DIR / "provider.schema.json"
+PACKAGE_DIR = Path(__file__).resolve().parent
+SCHEMA_PATH = PACKAGE_DIR / "provider.schema.json"
+# Where the provider specs live: this package's folder, or the folder this variable names (an
+# imported draft, a corpus run: one folder per document). Read once at import, so a child process
+# (a mock, a pytest run) started with it set sees the same providers as its parent wants.
+SPECS_DIR_ENV = "AUTHCONFORM_SPECS_DIR"
+SPEC_DIR = Path(os.environ.get(SPECS_DIR_ENV) or PACKAGE_DIR).resolve()
 
 RFC_SCHEME_CASE = Rule(
     "rfc",
@@ -477,6 +483,23 @@ def load_spec(path: str | Path) -> ProviderSpec:
     return _build(raw, path)
 
 
+def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The safe parse every YAML input goes through: (node tree, plain data); raises yaml.YAMLError.
+
+    One parse: the node tree gives YAML lines for errors, the same tree builds the data.
+    libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        raw = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, raw
+
+
 def _checked(path: Path, data: bytes) -> dict[str, Any]:
     """Parse and check a spec's bytes: the plain data, or SpecError naming file, YAML path and line."""
     import yaml
@@ -487,14 +510,7 @@ def _checked(path: Path, data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise SpecError(shown, [("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
     try:
-        # One parse: the node tree gives YAML lines for errors, the same tree builds the data.
-        # libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-        try:
-            node = loader.get_single_node()
-            raw = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
+        node, raw = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -529,7 +545,7 @@ def _shown(path: Path) -> str:
 
 
 def spec_paths(directory: str | Path | None = None) -> list[Path]:
-    """Every provider spec file in a folder (default: this package's), sorted."""
+    """Every provider spec file in a folder (default: SPEC_DIR), sorted."""
     directory = Path(directory) if directory else SPEC_DIR
     return sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
 

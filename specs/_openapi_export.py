@@ -1,18 +1,19 @@
-"""An OpenAPI 3.1 document equivalent to a provider spec, for peers that mock from OpenAPI (Prism).
+"""An OpenAPI 3.1 document equivalent to a provider spec: for peers that mock from OpenAPI (Prism),
+for API tooling, and to check an import (`import-openapi` then `export-openapi` keeps the auth).
 
-`python -m bench.openapi_from_spec ID [-o FILE]` writes it (default: stdout). The credential
+`python -m specs export-openapi ID [-o FILE]` writes it (default: stdout). The credential
 becomes a security scheme (`Bearer` -> http bearer; any other keyword -> apiKey in the header),
 the probe and the exchange become operations, and every status of the failure catalogue becomes a
 response with the catalogue's body as its example.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import Any
 
-from specs import FAILURE_CLASSES, ProviderSpec, Response, SpecError, get_spec, thaw
+from ._loader import SpecError, get_spec
+from ._model import FAILURE_CLASSES, ProviderSpec, Response, thaw
 
 SCHEME_NAME = "providerAuth"
 
@@ -103,27 +104,24 @@ def openapi(spec: ProviderSpec) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write the OpenAPI document of one provider spec."""
-    parser = argparse.ArgumentParser(prog="python -m bench.openapi_from_spec", description=__doc__.splitlines()[0])
-    parser.add_argument("provider", help="a provider id (the name of a specs/*.yaml file)")
-    parser.add_argument("-o", "--output", help="file to write (default: stdout)")
-    args = parser.parse_args(argv)
+def export_main(provider: str, output: str | None) -> int:
+    """`export-openapi ID [-o FILE]`: write the OpenAPI document of one provider spec."""
     try:
-        spec = get_spec(args.provider)
+        spec = get_spec(provider)
     except KeyError as exc:
-        parser.error(str(exc.args[0]))
+        print(f"export-openapi: {exc.args[0]}", file=sys.stderr)
+        return 2
     except SpecError as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"export-openapi: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     text = json.dumps(openapi(spec), indent=2, ensure_ascii=False) + "\n"
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            print(f"export-openapi: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(text)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
