@@ -4,8 +4,10 @@ from ._model import (
     COMMON_QUERY_NAMES,
     FAILURE_CLASSES,
     KEY_STATES,
+    NO_TRIGGER,
     STRENGTHS,
     TOKEN68,
+    TRIGGER_WORDS,
     Binding,
     Challenge,
     Credential,
@@ -23,12 +25,13 @@ from ._model import (
     encode_body,
     freeze,
     thaw,
+    weaker,
 )
 from ._openapi_export import openapi as openapi_document
 
 __all__ = [
-    "COMMON_QUERY_NAMES", "FAILURE_CLASSES", "KEY_STATES", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "STRENGTHS", "TOKEN68",
-    "Binding", "Challenge", "Credential", "Deviation", "Exchange", "Failure", "Keys", "Probe", "ProviderSpec",
-    "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
-    "load_all", "load_spec", "openapi_document", "spec_paths", "thaw",
+    "COMMON_QUERY_NAMES", "FAILURE_CLASSES", "KEY_STATES", "NO_TRIGGER", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "STRENGTHS",
+    "TOKEN68", "TRIGGER_WORDS", "Binding", "Challenge", "Credential", "Deviation", "Exchange", "Failure", "Keys", "Probe",
+    "ProviderSpec", "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
+    "load_all", "load_spec", "openapi_document", "spec_paths", "thaw", "weaker",
 ]

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from . import _cache
 from ._model import (
+    NO_TRIGGER,
+    TRIGGER_WORDS,
     Binding,
     Challenge,
     Credential,
@@ -148,13 +150,16 @@ def _response(d: Any, base: Response | None = None, klass: str | None = None) ->
         message=d.get("message", base.message if base else None),
         message_rule=_rule(d["message_rule"]) if "message_rule" in d else (base.message_rule if base else None),
         bodies=freeze(list(bodies)),
+        trigger=_rule(d["trigger"]) if "trigger" in d else (base.trigger if base else None),
     )
 
 
 def _failure(klass: str, d: Any) -> Failure:
-    own = Response(**_response(d))
+    # A class without a quoted trigger has an inferred one; a variant falls back to its class's.
+    fields = {**_response(d), "trigger": _rule(d["trigger"]) if "trigger" in d else NO_TRIGGER}
+    own = Response(**fields)
     variants = {name: Response(**_response(v, own)) for name, v in (d.get("variants") or {}).items()}
-    return Failure(**_response(d), klass=klass, variants=freeze(variants))
+    return Failure(**fields, klass=klass, variants=freeze(variants))
 
 
 def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
@@ -398,10 +403,23 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
                 problems.append((where + ["headers", name], f"not a regular expression: {exc}"))
         return schema
 
+    def check_trigger(where: list[Any], d: dict[str, Any], situation: str) -> None:
+        # A documented trigger must name the situation, not only the answer (TRIGGER_WORDS).
+        trig = d.get("trigger")
+        if not trig or trig["strength"] != "documented":
+            return
+        words = TRIGGER_WORDS.get(situation, ())
+        if words and not any(w in trig["source"].lower() for w in words):
+            problems.append((where + ["trigger", "source"], (
+                f"a documented trigger must quote the sentence naming which requests get this answer "
+                f"(one of: {', '.join(repr(w) for w in words)}); quote it, or make it inferred with a reason")))
+
     for klass, d in failures.items():
         own = check_response(["failures", klass], d)
+        check_trigger(["failures", klass], d, klass)
         for vname, v in (d.get("variants") or {}).items():
             check_response(["failures", klass, "variants", vname], v, own)
+            check_trigger(["failures", klass, "variants", vname], v, vname)
     check_response(["probe", "success"], raw["probe"]["success"])
     if raw.get("exchange"):
         check_response(["exchange", "failure"], raw["exchange"]["failure"])

@@ -23,6 +23,7 @@ FAILURE_CLASSES: tuple[str, ...] = (
     "rate_limited",
     "bad_request",
 )
+# Strongest first: a verdict follows the weaker of a rule's outcome and its trigger.
 STRENGTHS: tuple[str, ...] = ("documented", "rfc", "inferred")
 KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
 
@@ -65,6 +66,49 @@ class Rule:
     reason: str | None = None
 
 
+def weaker(a: "Rule", b: "Rule | None") -> "Rule":
+    """The weaker of two rules (documented > rfc > inferred); `a` when `b` is None or as strong."""
+    if b is None or STRENGTHS.index(b.strength) <= STRENGTHS.index(a.strength):
+        return a
+    return b
+
+
+# Where a failure answer's TRIGGER comes from when the spec quotes none: which requests get an
+# answer is then the spec's own reading, never the provider's word.
+NO_TRIGGER = Rule(
+    "inferred",
+    "the spec quotes no sentence naming which requests get this answer",
+    "Only the answer is quoted; the mapping from a request to it is the spec's reading.",
+)
+
+# A `documented` trigger's quote must name the situation: at least one of these words (any case)
+# per failure class or variant (`python -m specs check` refuses it otherwise). A page that names
+# only the answer ("Invalid Token Format") documents the outcome, not which requests get it.
+TRIGGER_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "missing": ("missing", "not include", "without", "not provided", "no token", "no key", "omit"),
+    "empty": ("empty", "blank", "missing", "not provided", "not include"),
+    "wrong_scheme": ("prefix", "scheme", "keyword"),
+    "no_scheme": ("prefix", "scheme", "keyword"),
+    "malformed": ("malformed", "space", "character", "length", "characters long"),
+    "scheme_only": ("without a token", "only the", "alone", "no token"),
+    "internal_space": ("space",),
+    "bad_chars": ("character",),
+    "shape": ("length", "characters long", "must start", "prefix", "digits"),
+    "invalid": ("invalid", "incorrect", "correct", "wrong", "unknown", "does not exist", "not valid"),
+    "unknown": ("invalid", "incorrect", "correct", "wrong", "unknown", "does not exist", "not valid"),
+    "other_binding": ("each", "unique", "another", "other", "correct"),
+    "refused_kind": ("global", "account", "kind", "confuse", "type of"),
+    "exchange": ("username", "password", "credentials"),
+    "expired": ("expir",),
+    "revoked": ("revok", "deleted", "disabled", "deactivat"),
+    "insufficient_scope": ("scope", "permission"),
+    "token_in_query": ("query", "url", "parameter", "cookie", "request body"),
+    "duplicate_header": ("twice", "more than one", "duplicate", "multiple", "repeated", "two "),
+    "rate_limited": ("rate", "limit", "too many"),
+    "bad_request": ("body", "parameter", "field", "payload", "required", "missing"),
+})
+
+
 @dataclass(frozen=True)
 class Response:
     """An expected response: status, body example, body schema, required headers."""
@@ -79,6 +123,9 @@ class Response:
     message_rule: Rule | None = None
     # Every accepted body when the spec lists several (`bodies:`); `body` is the first, the one a mock sends.
     bodies: tuple[Any, ...] = ()
+    # Which requests get this answer (failure classes): the verdict follows the weaker of this
+    # and the rule judging the answer itself. None for answers with no trigger to quote.
+    trigger: Rule | None = None
 
     def accepted_bodies(self) -> tuple[Any, ...]:
         """Every body the provider may send for this response (the example alone, usually)."""

@@ -29,6 +29,18 @@ MAX_RATE_REQUESTS = 1000
 LIVE_QUOTA = "would spend the live quota"
 
 RFC_OWS = Rule("rfc", "RFC 9110 §5.5: a field value does not include leading or trailing whitespace (OWS)")
+# Lenient parsing around the intact valid key (security rule: only access WITHOUT the intact valid
+# credential is FAIL whatever the strength; these are judged NON-STRICT at the RFC's sentence).
+RFC_ONE_LINE = Rule(
+    "rfc",
+    "RFC 9110 §5.3: Authorization is not a list field, so a sender MUST NOT send it on two field lines; "
+    "a server that uses one line holding the intact valid key is liberal, not open",
+)
+RFC_UNICODE_SPACE = Rule(
+    "rfc",
+    "RFC 9110 §5.6.3: OWS = *( SP / HTAB ), and §11.2: token68 holds no other whitespace; a server that strips "
+    "other Unicode whitespace (NBSP, NEL) around the intact valid key is liberal, not open",
+)
 # Key states a failure class needs, for the classes that are one key state presented canonically.
 STATE_OF_CLASS: Mapping[str, str] = {"expired": "expired", "revoked": "revoked", "insufficient_scope": "limited"}
 # Other scheme keywords a client may send by mistake (RFC-NOTES §5 C.12).
@@ -85,6 +97,9 @@ class Case:
     mock_only: str | None = None
     # Why the case cannot run at all with this spec.
     skip: str | None = None
+    # Which requests the spec says get `expected` (failure cases): the catalogue checks and a
+    # non-forced acceptance are judged at the weaker of it and their own rule.
+    trigger: Rule | None = None
 
     @property
     def positive(self) -> bool:
@@ -96,6 +111,8 @@ class Case:
         rules = {"accept" if self.positive else "reject": self.judge, "status": self.expected.rule, "body": self.expected.body_rule}
         if self.expected.message_rule is not None:
             rules["message"] = self.expected.message_rule
+        if self.trigger is not None:
+            rules["trigger"] = self.trigger
         return rules
 
 
@@ -200,7 +217,8 @@ class _Maker:
         expected = expected or failure.variant(spec_variant or variant)
         return self.case(
             klass, variant, description=description, credential=credential, needs=needs, expected=expected,
-            judge=judge or expected.rule, forced=forced, checks=FAILURE_CHECKS, build=build, **extra,
+            judge=judge or expected.rule, forced=forced, checks=FAILURE_CHECKS, build=build,
+            trigger=extra.pop("trigger", expected.trigger), **extra,
         )
 
     def mutant_class(self, mutate: Callable[[str], str]) -> tuple[str, str]:
@@ -328,10 +346,12 @@ def _placement(m: _Maker) -> Iterator[Case]:
             yield m.failure("token_in_query", name, f"no header; ?{name}=<valid key>", f"valid key in ?{name}=", _in_query(name), ("valid",))
     if m.spec.failure("duplicate_header"):
         h, s = m.spec.credential.header, m.spec.credential.scheme
-        # RFC 9110 §5.3: Authorization is not a list field. The same valid value twice still carries
-        # a valid credential (judged at the rule's strength); a valid and an invalid one do not.
-        yield m.failure("duplicate_header", "same", f"{h}: {s} <valid key> twice", "valid key, twice", with_key("valid", lambda sp, k: canonical(sp, k) * 2), ("valid",), forced=False)
-        yield m.failure("duplicate_header", "valid_and_invalid", f"{h}: {s} <valid key>, then {h}: {s} <never-issued key>", "valid key and a never-issued key", _valid_and_invalid, ("valid",))
+        # RFC 9110 §5.3: Authorization is not a list field. Both requests carry the intact valid key:
+        # a server using one of the lines (Starlette takes the first) parses leniently but lets
+        # nobody in without the key, so accepting is NON-STRICT at the RFC's sentence, never a
+        # security FAIL; the catalogue answer is judged at the class's rule and trigger.
+        yield m.failure("duplicate_header", "same", f"{h}: {s} <valid key> twice", "valid key, twice", with_key("valid", lambda sp, k: canonical(sp, k) * 2), ("valid",), judge=RFC_ONE_LINE, forced=False)
+        yield m.failure("duplicate_header", "valid_and_invalid", f"{h}: {s} <valid key>, then {h}: {s} <never-issued key>", "valid key and a never-issued key", _valid_and_invalid, ("valid",), judge=RFC_ONE_LINE, forced=False)
 
 
 def _in_query(name: str) -> Build:

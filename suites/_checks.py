@@ -299,5 +299,10 @@ FAILURE_CHECKS: tuple[str, ...] = (
     "no_credential_echo",
 )
 POSITIVE_CHECKS: tuple[str, ...] = ("answered_by_app", "accepted", "success_body_matches", "no_credential_echo")
+# Checks that judge whether the answer is the one the spec expects for the case's request: their
+# verdict follows the weaker of the answer's rule and the case's trigger (which requests get it).
+TRIGGERED_CHECKS: frozenset[str] = frozenset(
+    ("request_rejected", "status_matches_catalogue", "body_matches_catalogue", "message_in_body", "headers_match_catalogue")
+)
 # Checks also run on every request a case sends before its judged one (prelude).
 PRELUDE_CHECKS: tuple[str, ...] = ("answered_by_app", "no_credential_echo")

@@ -290,7 +290,7 @@ class EngineSession:
         def red(text: str | None) -> str | None:
             return None if text is None else redact(text, secrets)
 
-        clean = CheckResult(result.check, result.verdict, result.rule, red(result.expected), red(result.got), result.forced, red(result.note))
+        clean = CheckResult(result.check, result.verdict, result.rule, red(result.expected), red(result.got), result.forced, red(result.note), result.trigger)
         return Finding(
             self.spec.id, item.strategy, clean, item.kind, item.template.show(dict(item.labels)),
             ", ".join(str(o) for o in judged.expected), red(response_text(response)) or "",

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from specs import ProviderSpec, Response, Rule
+from specs import ProviderSpec, Response, Rule, weaker
 
 from ._cases import Case
 from ._checks import CheckFailed, Observed, status_line
@@ -87,9 +87,12 @@ class Judge:
             else:
                 failure = spec.failures[outcome.klass]  # type: ignore[index]
                 expected, klass, variant = failure.variant(outcome.variant), outcome.klass, outcome.variant
+            # The trigger: the class's (which requests the page says get the answer), weakened by
+            # the strategy's own where the mapping from these bytes to the class is the oracle's.
+            trigger = item.trigger if expected.trigger is None else weaker(expected.trigger, item.trigger)
             self._cases[key] = Case(
                 f"{spec.id}.generated.{item.strategy}", spec.id, klass, variant, f"generated {item.strategy}",
-                "generated", (), expected, judge, forced, (), _unbuilt,
+                "generated", (), expected, judge, forced, (), _unbuilt, trigger=trigger,
             )
         return self._cases[key]
 
@@ -121,7 +124,7 @@ class Judge:
         return [r for r in (_judge(n, obs, self.target) for n in names) if r is not None]
 
     def _fail(self, case: Case, check: str, rule: Rule, expected: str, got: str, forced: bool = False) -> CheckResult:
-        return _failed(CheckFailed(check, rule, expected, got, forced), self.target, case.id)
+        return _failed(CheckFailed(check, rule, expected, got, forced), self.target, case)
 
     def judge(self, item: Generated, request: RawRequest, response: RawResponse, ctx: Context) -> Judged:
         """Every property for one exchange."""
@@ -158,16 +161,20 @@ class Judge:
         if ok:
             if item.lenient:
                 results.append(CheckResult("lenient", Verdict.INFO, note="accepted; the RFC lets a server be liberal here"))
+            elif item.leniency is not None:
+                # Lenient parsing around the intact valid key: nobody got in without it (NON-STRICT).
+                outcome = outcomes[0]
+                results.append(self._fail(base, "request_rejected", item.leniency, f"a rejection ({outcome})", f"{status_line(response)}: accepted around the intact valid key"))
             else:
-                # The valid key intact in a form the spec does not allow: judged at the form's rule;
-                # anything else carries no valid credential at all: FAIL whatever the strength.
+                # Access without the intact valid credential in the documented form (an altered key,
+                # another scheme, a raw key, a key in the URL/body/cookie): FAIL whatever the strength.
                 outcome = outcomes[0]
                 failure = self.spec.failures.get(outcome.klass)  # type: ignore[arg-type]
-                judge_rule = item.rule if item.intact or failure is None else failure.variant(outcome.variant).rule
+                judge_rule = item.rule if failure is None else failure.variant(outcome.variant).rule
                 if failure is None:
-                    results.append(self._fail(base, "request_rejected", judge_rule, f"a rejection ({outcome})", status_line(response), not item.intact))
+                    results.append(self._fail(base, "request_rejected", judge_rule, f"a rejection ({outcome})", status_line(response), True))
                 else:
-                    case = self.case(item, outcome, judge_rule, not item.intact)
+                    case = self.case(item, outcome, judge_rule, True)
                     results += self._run(("request_rejected",), case, request, response, presented)
             return Judged(outcomes, tuple(results))
         results += self._catalogue(item, outcomes, request, response, presented)

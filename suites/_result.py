@@ -22,13 +22,17 @@ class CheckResult:
     forced: bool = False
     # Why INFO or NOT-APPLICABLE, or which prelude request it was about.
     note: str | None = None
+    # Which requests the spec says get the expected answer, where it weakened the verdict.
+    trigger: Rule | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        out = {k: v for k, v in asdict(self).items() if v is not None and k != "rule"}
+        out = {k: v for k, v in asdict(self).items() if v is not None and k not in ("rule", "trigger")}
         out["verdict"] = self.verdict.value
         if self.rule is not None:
             out["rule"] = rule_dict(self.rule)
+        if self.trigger is not None:
+            out["trigger"] = rule_dict(self.trigger)
         return out
 
 

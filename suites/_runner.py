@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from specs import Rule
+from specs import Rule, weaker
 
 from ._cases import LIVE_QUOTA, Case
-from ._checks import CHECKS, PRELUDE_CHECKS, CheckFailed, NotApplicable, Observation, Observed
+from ._checks import CHECKS, PRELUDE_CHECKS, TRIGGERED_CHECKS, CheckFailed, NotApplicable, Observation, Observed
 from ._replay import curl_line, request_text, response_text
 from ._result import CaseResult, CheckResult
 from ._secret import Secret, redact
@@ -123,14 +123,17 @@ def _judge(name: str, obs: Observed, target: Target, note: str | None = None) ->
     except Observation as info:
         return CheckResult(name, Verdict.INFO, note=" ".join(filter(None, (note, str(info)))))
     except CheckFailed as failed:
-        return _failed(failed, target, obs.case.id, note)
+        return _failed(failed, target, obs.case, note)
     return CheckResult(name, Verdict.PASS, note=note)
 
 
-def _failed(failed: CheckFailed, target: Target, case_id: str, note: str | None = None) -> CheckResult:
-    deviation = _deviation(target, case_id, failed.check)
-    verdict = Verdict.INFO if deviation else verdict_for(failed.rule, failed.forced)
-    return CheckResult(failed.check, verdict, failed.rule, failed.expected, failed.got, failed.forced, deviation or note)
+def _failed(failed: CheckFailed, target: Target, case: Case, note: str | None = None) -> CheckResult:
+    deviation = _deviation(target, case.id, failed.check)
+    trigger = case.trigger if failed.check in TRIGGERED_CHECKS and not failed.forced else None
+    verdict = Verdict.INFO if deviation else verdict_for(failed.rule, failed.forced, trigger)
+    # The trigger is kept where it is what made the verdict weaker than the rule alone.
+    shown = trigger if trigger is not None and weaker(failed.rule, trigger) is not failed.rule else None
+    return CheckResult(failed.check, verdict, failed.rule, failed.expected, failed.got, failed.forced, deviation or note, shown)
 
 
 def _rule_line(rule: Rule, forced: bool) -> str:
@@ -150,6 +153,9 @@ def _message(case: Case, request: RawRequest | None, results: list[CheckResult],
             lines.append(f"  check: {r.check} [{r.verdict}]" + (f" ({r.note})" if r.note else ""))
             if r.rule is not None:
                 lines.append("  " + _rule_line(r.rule, r.forced))
+            if r.trigger is not None:
+                why = f" ({r.trigger.reason})" if r.trigger.reason else ""
+                lines.append(f"  trigger ({r.trigger.strength}): {r.trigger.source}{why}")
     if replay:
         lines.append(f"  replay: {replay}")
     return "\n".join(lines)
@@ -176,7 +182,7 @@ def run_case(case: Case, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Ca
             result.reason = str(why)
             return result
         except CheckFailed as failed:
-            ctx.results.append(_failed(failed, target, case.id))
+            ctx.results.append(_failed(failed, target, case))
         else:
             request = out.request
             response = transmit(conn, request, live=target.mode == LIVE)
@@ -203,4 +209,4 @@ def _redacted(r: CheckResult, secrets: list[Secret]) -> CheckResult:
     def red(text: str | None) -> str | None:
         return None if text is None else redact(text, secrets)
 
-    return CheckResult(r.check, r.verdict, r.rule, red(r.expected), red(r.got), r.forced, red(r.note))
+    return CheckResult(r.check, r.verdict, r.rule, red(r.expected), red(r.got), r.forced, red(r.note), r.trigger)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from specs import ProviderSpec, Rule, thaw
 
 from . import _keys
-from ._cases import RFC_OWS
+from ._cases import RFC_ONE_LINE, RFC_OWS, RFC_UNICODE_SPACE
 from ._engine_template import HOST, KeyExpr, Op, Parts, Template, join, show_parts
 from ._target import label
 
@@ -57,6 +57,19 @@ RFC_SIZE = Rule(
     'header fields are too large"; RFC 9110 §15.5.1 (400)',
 )
 
+# Where a strategy's TRIGGER comes from, apart from the answer's: which class these requests fall in
+# is the spec's own trigger (a truncated key is an invalid key) unless the strategy names one here.
+# Bytes the HTTP layer deals with first (control characters, obs-fold, oversized heads, non-ASCII)
+# reach the application only as the oracle reads them: no page says which answer they get.
+OWN_TRIGGERS: Mapping[str, Rule] = {
+    name: Rule(
+        "inferred",
+        f"the oracle's reading of what the application sees of a {what}",
+        "No provider page names these requests; which catalogue answer they get follows the spec's decision order.",
+    )
+    for name, what in (("wire", "wire-level request"), ("encoding", "credential with non-token68 bytes"), ("size", "request past common header limits"))
+}
+
 # --- the generated item --------------------------------------------------------------------------
 
 
@@ -81,6 +94,13 @@ class Generated:
     views: tuple[tuple[Parts, ...], ...] | None = None
     parser_ok: bool = False
     parser_required: bool = False
+    # Which requests the page says get the expected answer (None: the failure class's own trigger).
+    trigger: Rule | None = None
+    # Accepting it is lenient parsing around the intact valid key in the documented header and
+    # scheme (first of two lines, stripped Unicode whitespace, extra spaces): NON-STRICT at this
+    # RFC rule. None: accepting a request the spec refuses is a security FAIL (access without the
+    # intact valid credential: altered key, other scheme, raw key, key in URL/body/cookie).
+    leniency: Rule | None = None
 
     def exprs(self) -> list[KeyExpr]:
         """Every key expression the request carries."""
@@ -190,6 +210,7 @@ class Basis:
 
     def item(self, strategy: str, kind: str, template: Template, rule: Rule | None = None, **kw: Any) -> Generated:
         """A Generated of this spec (rule defaults to the documented credential rule)."""
+        kw.setdefault("trigger", OWN_TRIGGERS.get(strategy))
         return Generated(strategy, kind, template, rule or self.spec.credential.rule, self.labels, **kw)
 
 
@@ -357,16 +378,17 @@ def separator(b: Basis) -> list[st.SearchStrategy[Generated]]:
         # RFC 9110 §11.4 allows only SP; a provider that also takes HTAB is liberal, not wrong.
         st.just(between("tab", b"\t", sep_rule, lenient=not tab_ok)),
         st.just(between("none", b"", spec.credential.rule)),
-        st.sampled_from(UNICODE_SPACES).map(lambda u: between("unicode_space", u.encode(), sep_rule)),
-        st.integers(2, 8).map(lambda n: between("several_spaces", b" " * n, sep_rule)),
+        st.sampled_from(UNICODE_SPACES).map(lambda u: between("unicode_space", u.encode(), sep_rule, leniency=RFC_UNICODE_SPACE)),
+        st.integers(2, 8).map(lambda n: between("several_spaces", b" " * n, sep_rule, leniency=sep_rule)),
         st.lists(st.sampled_from([b" ", b"\t"]), min_size=2, max_size=5).map(
-            lambda parts: between("sp_htab_mix", b" " + b"".join(parts), sep_rule, lenient=not tab_ok)
+            lambda parts: between("sp_htab_mix", b" " + b"".join(parts), sep_rule, lenient=not tab_ok, leniency=sep_rule)
         ),
         st.tuples(st.text(" \t", max_size=3), st.text(" \t", min_size=1, max_size=3)).map(
-            lambda ws: b.item(S, "surrounding_ows", tpl(_hdr(b, join(ws[0].encode(), b.canonical(KEY), ws[1].encode()))), RFC_OWS)
+            lambda ws: b.item(S, "surrounding_ows", tpl(_hdr(b, join(ws[0].encode(), b.canonical(KEY), ws[1].encode()))), RFC_OWS, leniency=RFC_OWS)
         ),
         st.sampled_from(UNICODE_SPACES + ZERO_WIDTH).map(
-            lambda u: b.item(S, "trailing_unicode", tpl(_hdr(b, join(b.canonical(KEY), u.encode()))), RFC_TOKEN68)
+            lambda u: b.item(S, "trailing_unicode", tpl(_hdr(b, join(b.canonical(KEY), u.encode()))), RFC_TOKEN68,
+                             leniency=RFC_UNICODE_SPACE if u.isspace() else None)
         ),
     ]
 
@@ -469,7 +491,10 @@ def encoding(b: Basis) -> list[st.SearchStrategy[Generated]]:
             value = join(b.scheme[:cut] + j + b.scheme[cut:] + b" ", KEY)
             return b.item(S, f"{fam}.{where}", b.request(_hdr(b, value)))
         op = {"after": Op("append", 0, j), "before": Op("prepend", 0, j), "inside": Op("insert", i, j)}[where]
-        return b.item(S, f"{fam}.{where}", _canon_tpl(b, KEY.then(op)))
+        # Whitespace to Python's str.strip() (read as Latin-1, as Starlette does, or as UTF-8) next
+        # to the intact key: a server stripping it is lenient, not open.
+        around = where in ("after", "before") and any(j.decode(c, "replace").isspace() for c in ("latin-1", "utf-8"))
+        return b.item(S, f"{fam}.{where}", _canon_tpl(b, KEY.then(op)), leniency=RFC_UNICODE_SPACE if around else None)
 
     # One branch per family, so that each family's plainest request is tried.
     return [
@@ -498,7 +523,7 @@ def size(b: Basis) -> list[st.SearchStrategy[Generated]]:
     return [
         _sizes(MAX_VALUE, 2048).map(lambda n: b.item(S, "long_token", _canon_tpl(b, KEY.then(Op("pad", n, b"0"))))),
         _sizes(MAX_VALUE, 2048).map(
-            lambda n: b.item(S, "long_ows", tpl(_hdr(b, join(b.canonical(KEY), b" " * n))), RFC_OWS, parser_ok=True)
+            lambda n: b.item(S, "long_ows", tpl(_hdr(b, join(b.canonical(KEY), b" " * n))), RFC_OWS, parser_ok=True, leniency=RFC_OWS)
         ),
         _sizes(MAX_VALUE, 2048).map(lambda n: b.item(S, "long_never_issued", _canon_tpl(b, join(b"0" * n)))),
         _sizes(MAX_HEADERS, 64).map(
@@ -574,7 +599,8 @@ def wire(b: Basis) -> list[st.SearchStrategy[Generated]]:
         first_name = name.lower() if lower else name
         lines = ((first_name, b.canonical(KEY)), (name, second))
         kind = ["duplicate_same", "duplicate_different", "duplicate_other_scheme"][variant]
-        return b.item(S, kind, b.request(lines), dup_rule)
+        # The first line always holds the intact valid key (first-wins servers such as Starlette).
+        return b.item(S, kind, b.request(lines), dup_rule, leniency=RFC_ONE_LINE)
 
     return [
         st.tuples(st.sampled_from(sorted(WIRE_CHARS)), _positions()).map(inside),

@@ -157,8 +157,8 @@ def _item(spec, kind: str, value: tuple, rule=None, **kw) -> Generated:
 
 
 def test_judge_grades(cloro_judge) -> None:
-    """2xx without a valid credential: FAIL forced; intact key in a wrong form: its rule's
-    strength; lenient: INFO; 5xx: FAIL; parser: INFO; the catalogue: its rules; echo: FAIL."""
+    """2xx without a valid credential: FAIL forced; lenient parsing around the intact key: its
+    rule's strength; lenient: INFO; 5xx: FAIL; parser: INFO; the catalogue: its rules; echo: FAIL."""
     spec, judge, ctx = cloro_judge
     k = KeyExpr("valid")
     ok = _resp(200, b'{"success":true}')
@@ -173,8 +173,11 @@ def test_judge_grades(cloro_judge) -> None:
     assert verdicts(mutated, ok)["request_rejected"] is Verdict.FAIL
     raw = _item(spec, "raw", (k,))
     assert verdicts(raw, ok)["request_rejected"] is Verdict.FAIL  # credential.rule is documented
-    tab = _item(spec, "tab", (b"Bearer\t", k), spec.credential.separator_rule)
+    # Lenient parsing around the intact valid key is NON-STRICT at its RFC rule; the same request
+    # without that leniency declared is access without the documented credential: FAIL.
+    tab = _item(spec, "tab", (b"Bearer\t", k), spec.credential.separator_rule, leniency=spec.credential.separator_rule)
     assert verdicts(tab, ok)["request_rejected"] is Verdict.NON_STRICT
+    assert verdicts(_item(spec, "tab", (b"Bearer\t", k), spec.credential.separator_rule), ok)["request_rejected"] is Verdict.FAIL
     assert verdicts(_item(spec, "tab", (b"Bearer\t", k), lenient=True), ok)["lenient"] is Verdict.INFO
     case = _item(spec, "case", (b"bearer ", k), spec.credential.scheme_rule)
     assert verdicts(case, _resp(401, body401, challenge))["accepted"] is Verdict.NON_STRICT

@@ -39,8 +39,12 @@ def _rules(spec: ProviderSpec) -> Iterator[tuple[str, Rule]]:
         yield f"failures.{klass}.body_rule", f.body_rule
         if f.message_rule:
             yield f"failures.{klass}.message_rule", f.message_rule
+        if f.trigger is not None:
+            yield f"failures.{klass}.trigger", f.trigger
         for v, r in f.variants.items():
             yield f"failures.{klass}.variants.{v}.rule", r.rule
+            if r.trigger is not None and r.trigger is not f.trigger:
+                yield f"failures.{klass}.variants.{v}.trigger", r.trigger
 
 
 def _plain(text: str) -> str:
@@ -160,6 +164,13 @@ BROKEN = [
     ("credential.challenge.value", 'Token realm="x"', "credential.challenge.value (line", "must name the scheme 'Bearer'"),
     ("failures.missing.schema", {"type": "array"}, "failures.missing.body (line", "does not match its schema"),
     ("failures.rate_limited.headers", {"Retry-After": "([0-9"}, "failures.rate_limited.headers.Retry-After (line", "not a regular expression"),
+    # A documented trigger must name the situation, not only the answer (Flash's page names the
+    # error "Invalid Token Format", not which tokens get it).
+    ("failures.malformed.trigger", {"strength": "documented", "source": "Invalid Token Format: properly formatted"},
+     "failures.malformed.trigger.source (line", "a documented trigger must quote the sentence naming which requests get this answer"),
+    ("failures.duplicate_header.trigger", {"strength": "documented", "source": "| 400 | Bad request | Invalid request |"},
+     "failures.duplicate_header.trigger.source (line", "'duplicate'"),
+    ("failures.invalid.trigger.strength", "sure", "failures.invalid.trigger.strength (line", "'sure' is not one of"),
 ]
 
 
