@@ -16,6 +16,8 @@ from aiohttp import web
 
 from specs import ProviderSpec, get_spec
 
+from ._admin_input import MINT_SHAPE, AdminInputError, json_object, mint_args
+from ._admin_input import since as journal_since
 from ._body import BodyReader
 from ._decide import Head, Plan, compile_plan
 from ._defects import check_defects
@@ -383,20 +385,13 @@ def _add_admin(app: web.Application, state: MockState) -> None:
 
     async def mint_key(request: web.Request) -> web.Response:
         """POST keys: mint a key with a state, scopes, binding, kind."""
+        raw = await _body(request)
+        if raw is None:
+            return _error(413, f"the body is over {MAX_BODY} bytes: {MINT_SHAPE}")
         try:
-            raw = await request.read()
-            data = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return _error(400, 'the body must be JSON: {"state": "valid", "scopes": [...], "binding": "...", "kind": "..."}')
-        if not isinstance(data, dict):
-            return _error(400, "the body must be a JSON object")
-        unknown = sorted(set(data) - {"state", "scopes", "binding", "kind"})
-        if unknown:
-            return _error(400, f"unknown field {unknown[0]!r}; fields: state, scopes, binding, kind")
-        scopes = data.get("scopes")
-        if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
-            return _error(400, "scopes must be a list of scope names")
-        args = {"state": str(data.get("state", "valid")), "scopes": scopes, "binding": data.get("binding"), "kind": data.get("kind")}
+            args = mint_args(json_object(raw))
+        except AdminInputError as exc:
+            return web.json_response(exc.answer(), status=400)
         return await _changed(state, "mint", args)
 
     def set_state(op: str) -> Handler:
@@ -408,11 +403,12 @@ def _add_admin(app: web.Application, state: MockState) -> None:
 
     async def get_journal(request: web.Request) -> web.Response:
         """GET journal[?since=SEQ]: the entries, redacted."""
-        since = request.query.get("since", "0")
-        if not since.isdigit():
-            return _error(400, "since must be a sequence number (a whole number)")
         try:
-            return web.json_response(await state.journal_page(int(since)))
+            since = journal_since(request.query)
+        except AdminInputError as exc:
+            return web.json_response(exc.answer(), status=400)
+        try:
+            return web.json_response(await state.journal_page(since))
         except ConnectionError as exc:
             return _error(503, str(exc))
 

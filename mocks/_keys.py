@@ -118,6 +118,13 @@ class Key:
         return self.secret.decode("ascii")
 
 
+def _listing(ids: Any, most: int = 20) -> str:
+    """`k1, k2, ...`: at most `most` ids, so an error about one key stays short however many exist."""
+    ids = list(ids)
+    shown = ", ".join(ids[:most])
+    return shown if len(ids) <= most else f"{shown}, ... ({len(ids)} in all)"
+
+
 def other_binding(value: str) -> str:
     """A resource id of the same form as `value` but different (12345 -> 12346)."""
     if value.isdigit():
@@ -190,23 +197,23 @@ class KeyStore:
         spec = self.spec
         if state == "limited":
             if not spec.scopes:
-                raise ValueError(f"{spec.id} has no scopes, so no limited keys; states: {', '.join(self.states)}")
+                raise ValueError(f"state: {spec.id} has no scopes, so no limited keys; states: {', '.join(self.states)}")
             state, scopes = "valid", scopes if scopes is not None else spec.scopes.limited
         if state not in self.states:
-            raise ValueError(f"{spec.id} has no {state!r} keys; states: {', '.join(self.states)}")
+            raise ValueError(f"state: {spec.id} has no {state!r} keys; states: {', '.join(self.states)}")
         names = spec.scopes.names if spec.scopes else ()
         scopes = tuple(names if scopes is None else scopes)
         bad = [s for s in scopes if s not in names]
         if bad:
             known = ", ".join(names) if names else "none (the provider has no scopes)"
-            raise ValueError(f"unknown scope {bad[0]!r}; scopes: {known}")
+            raise ValueError(f"scopes: unknown scope {bad[0]!r}; scopes: {known}")
         if spec.binding is None:
             if binding is not None or kind is not None:
-                raise ValueError(f"{spec.id} binds keys to nothing; drop 'binding' and 'kind'")
+                raise ValueError(f"binding, kind: {spec.id} binds keys to nothing; drop 'binding' and 'kind'")
         else:
             kind = spec.binding.accepted[0] if kind is None else kind
             if kind not in spec.binding.kinds:
-                raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(spec.binding.kinds)}")
+                raise ValueError(f"kind: unknown kind {kind!r}; kinds: {', '.join(spec.binding.kinds)}")
             if binding is None and kind in spec.binding.accepted:
                 binding = self.binding_value
         for _ in range(MINT_ATTEMPTS):
@@ -276,7 +283,7 @@ class KeyStore:
         """Expire or revoke a key (or make it valid again); ValueError names what is allowed."""
         key = self._keys.get(key_id)
         if key is None:
-            raise KeyError(f"no key {key_id!r}; ids: {', '.join(self._keys)}")
+            raise KeyError(f"no key {key_id[:64]!r}; ids: {_listing(self._keys)}")
         if state not in self.states:
             raise ValueError(f"{self.spec.id} has no {state!r} keys; states: {', '.join(self.states)}")
         key.state = state
@@ -300,8 +307,15 @@ class KeyStore:
 
     # -- views -----------------------------------------------------------------------------------
     def public(self) -> dict[str, Any]:
-        """The keys by role, as `GET /__authconform__/keys` and the serve line show them."""
-        out: dict[str, Any] = {role: key.value for role, key in self.roles.items()}
+        """The keys by role, as `GET /__authconform__/keys` and the serve line show them.
+
+        A role promises a state: `expired` and `revoked` their own, every other role (`valid`,
+        `limited`, `other_binding`, a refused kind) a valid key. A role key an admin call has since
+        expired or revoked no longer keeps that promise, so it is left out until a reset (or, for
+        an exchange, the next login) gives the role a key in its state again.
+        """
+        out: dict[str, Any] = {role: key.value for role, key in self.roles.items()
+                               if key.state == (role if role in STATES else "valid")}
         if self.username is not None:
             out["username"] = self.username
             out["password"] = self.password

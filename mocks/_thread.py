@@ -17,6 +17,16 @@ T = TypeVar("T")
 STOP_SECONDS = 5.0
 
 
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the cleanup left running (a connection lingering over an unread body, say) and
+    let it finish, so closing the loop destroys no pending task (asyncio logs each one)."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
 class MockServer:
     """One provider mock on a real TCP port, in its own thread and event loop (a context manager)."""
 
@@ -54,6 +64,7 @@ class MockServer:
                 loop.run_forever()
             finally:
                 loop.run_until_complete(self._runner.cleanup())
+                _finish_tasks(loop)
                 loop.close()
 
         self._loop = loop

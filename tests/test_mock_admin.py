@@ -228,3 +228,111 @@ def test_journal_packs_and_bounds_many_entries() -> None:
     assert last["headers"][0] == ["Authorization", "Bearer <key:k1>"]
     assert last["outcome"]["status"] == 200 and last["credential"]["key_id"] == "k1"
     assert journal.clear() == 300 and journal.entries(plan, store) == [] and journal.last_seq == 1000
+
+
+# -- admin input is input: every bad value a 400 naming its field, never a 500 ----------------------
+BOUND = [i for i in IDS if SPECS[i].binding is not None]
+UNBOUND = [i for i in IDS if SPECS[i].binding is None]
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _raw(base_url: str, method: str, path: str, body: bytes = b"", ctype: str = "application/json") -> Any:
+    """One admin call with raw body bytes; the Reply."""
+    return send(base_url, method, ADMIN_PREFIX + path, [("Content-Type", ctype)], body)
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_bad_mint_bodies_are_400_with_a_json_error(running: Any, provider: str) -> None:
+    """Deep nesting (RecursionError before), bad JSON, non-UTF-8, a form body, non-objects: 400 JSON."""
+    url = running(provider).base_url
+    bodies = [DEEP, b"{" * 100_000, b'{"state": ', b"\xff\xfe{}", b"state=valid", b"[]", b"7", b'"valid"', b"null"]
+    replies = [_raw(url, "POST", "keys", body) for body in bodies]
+    replies.append(_raw(url, "POST", "keys", b"state=valid", "application/x-www-form-urlencoded"))
+    assert [r.status for r in replies] == [400] * len(replies), [r.body[:80] for r in replies]
+    assert all("JSON" in r.json()["error"] for r in replies)
+    huge = _raw(url, "POST", "keys", b'{"state": "' + b"v" * (2 << 20) + b'"}')
+    assert huge.status == 413 and "over" in huge.json()["error"]
+
+
+@pytest.mark.parametrize("provider", IDS)
+@pytest.mark.parametrize("field,value", [
+    ("state", 5), ("state", ["valid"]), ("state", {"a": 1}), ("state", True), ("state", ""),
+    ("kind", 1), ("kind", []), ("scopes", "read"), ("scopes", [1]), ("scopes", {"a": 1}),
+    ("binding", {"a": 1}), ("binding", [12345]), ("binding", True), ("binding", 1.5), ("binding", ""),
+])
+def test_mint_field_types_are_checked(running: Any, provider: str, field: str, value: Any) -> None:
+    """A mint field of the wrong type is a 400 whose JSON names the field (a non-string binding was
+    minted before: a key no request could ever name)."""
+    status, body = admin(running(provider).base_url, "POST", "keys", {field: value})
+    assert status == 400 and (body.get("field") == field or body["error"].startswith(field)), body
+
+
+@pytest.mark.parametrize("provider", BOUND)
+def test_a_whole_number_binding_is_a_resource_id(running: Any, provider: str) -> None:
+    """`binding: 777` binds to resource 777 (the probe may send its id as a number): the key works there."""
+    spec = SPECS[provider]
+    server = running(provider)
+    status, minted = admin(server.base_url, "POST", "keys", {"binding": 777})
+    assert status == 200 and minted["binding"] == "777"
+    field = spec.binding.field  # type: ignore[union-attr]
+    body = encode_body(spec.probe.content_type, {**thaw(spec.probe.body), field: "777"})
+    assert probe_request(server.base_url, spec, spec.credential.render(minted["key"]), body=body).status == spec.probe.success.status
+
+
+@pytest.mark.parametrize("provider", UNBOUND)
+def test_binding_where_the_spec_binds_nothing_names_the_field(running: Any, provider: str) -> None:
+    """A binding for a provider without bindings is refused, naming the field."""
+    status, body = admin(running(provider).base_url, "POST", "keys", {"binding": 777})
+    assert status == 400 and "binding" in body["error"]
+
+
+@pytest.mark.parametrize("since", ["\u00b2", "\u0661\u0662", "\uff11", "9" * 5000, "-1", "1.5", "", " 1", "0x10"])
+def test_journal_since_takes_ascii_digits_only(running: Any, since: str) -> None:
+    """`since` of Unicode digits (int() refused them after isdigit() accepted: 500), a 5,000-digit
+    number (past int()'s limit), signs, spaces: 400 naming `since`."""
+    from urllib.parse import quote
+
+    server = running(IDS[0])
+    reply = send(server.base_url, "GET", ADMIN_PREFIX + "journal?since=" + quote(since))
+    assert reply.status == 400 and reply.json()["field"] == "since", reply.body[:200]
+    assert admin(server.base_url, "GET", "journal?since=000012")[0] == 200
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_get_keys_follows_the_keys_states(running: Any, provider: str) -> None:
+    """A revoked (or expired) role key leaves its role in GET keys (it was listed as `valid`), and
+    the reset brings it back; a key listed under a role always works as that role says."""
+    spec = SPECS[provider]
+    server = running(provider)
+    _, before = admin(server.base_url, "GET", "keys")
+    valid_id = server.call(lambda s: s.store.roles["valid"].id)
+    action = "revoke" if "revoked" in spec.keys.states else "expire" if "expired" in spec.keys.states else None
+    if action is None:
+        pytest.skip(f"{provider} has neither revoked nor expired keys")
+    assert admin(server.base_url, "POST", f"keys/{valid_id}/{action}")[0] == 200
+    _, after = admin(server.base_url, "GET", "keys")
+    listed = after.get("valid")
+    revoked_listed = listed == before["valid"]
+    assert not revoked_listed, "GET keys lists a revoked key as valid"
+    for role in ("expired", "revoked"):
+        if role in before:
+            assert after[role] == before[role]
+    _, reset = admin(server.base_url, "POST", "reset")
+    assert reset["keys"] == before
+
+
+def test_every_admin_endpoint_survives_hostile_input(running: Any) -> None:
+    """Every admin route and method, with a deep, a huge, a non-UTF-8 and a bad-JSON body, odd
+    query strings and ids: never a 5xx, always an answer (bounded: 6 x 7 x 5 calls)."""
+    server = running(IDS[0])
+    routes = [("GET", "keys"), ("POST", "keys"), ("POST", "keys/k1/expire"), ("POST", "keys/%C2%B2/revoke"),
+              ("POST", "keys/" + "k" * 5000 + "/revoke"), ("GET", "journal"), ("DELETE", "journal"),
+              ("POST", "reset"), ("GET", "info"), ("PUT", "keys"), ("PATCH", "journal")]
+    queries = ["", "?since=%C2%B2", "?since=1&since=%FF", "?" + "a=1&" * 2000, "?since=" + "1" * 30]
+    bodies = [b"", DEEP, b"\xff" * 100, b'{"state"', b"x" * (2 << 20)]
+    statuses = set()
+    for method, path in routes:
+        for query in queries:
+            for body in bodies:
+                statuses.add(_raw(server.base_url, method, path + query, body).status)
+    assert max(statuses) < 500, sorted(statuses)
