@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import sys
 from typing import Any, Callable, Sequence
 
 from specs import SPEC_DIR, ProviderSpec, SpecError, load_spec, spec_paths
 
-from ._app import build_app
+from ._app import ADMIN_HEADER, build_app
 from ._defects import DEFECTS, check_defects, defects_for
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from ._scenarios import FORMS, Scenario, parse_scenario, scenarios_for
@@ -60,8 +62,44 @@ def _port(text: str) -> int:
     return int(text)
 
 
+# Addresses only this machine reaches; anything else serves every key (and, without a secret, the
+# admin API) to whoever can reach the port.
+LOOPBACK_HOSTS = ("localhost",)
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_secret(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
+    """The admin secret `--admin-secret-env VAR` names; off loopback one is required (usage error)."""
+    host = args.host
+    if not host.strip():
+        parser.error("--host needs an address: 127.0.0.1 (this machine only, the default), ::1, "
+                     "or 0.0.0.0 for every interface (with --admin-secret-env VAR)")
+    secret = None
+    if args.admin_secret_env is not None:
+        secret = os.environ.get(args.admin_secret_env, "")
+        if not secret:
+            parser.error(f"--admin-secret-env {args.admin_secret_env}: that environment variable is unset or empty; "
+                         "export the secret in it first")
+    if not _loopback(host):
+        if secret is None:
+            parser.error(f"--host {host} serves every key and the admin API to the network: give the admin API a "
+                         "secret with --admin-secret-env VAR (or serve on 127.0.0.1)")
+        print(f"mocks serve: warning: listening on {host}, not loopback: every key of this mock is served to whoever "
+              f"reaches the port; admin calls need the {ADMIN_HEADER} header", file=sys.stderr)
+    return secret
+
+
 def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     spec: ProviderSpec = args.provider
+    secret = admin_secret(args, parser)
     try:
         check_defects(spec, args.defect or ())
         if args.scenario is not None and (why := args.scenario.refusal(spec)):
@@ -69,6 +107,7 @@ def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         if why := refusal(spec, args.workers, args.scenario, not args.no_rate_limit):
             raise ValueError(why)
         options = run_options(args)
+        options["admin_secret"] = secret
         if args.workers > 1:  # every worker's copy must mint the same keys
             options["seed"] = shared_seed(args.seed)
         app = build_app(spec, **options)
@@ -140,7 +179,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                        description="Run one provider's mock. The first stdout line is one JSON object: "
                                    '{"provider", "base_url", "keys"}.')
     s.add_argument("provider", metavar="ID", type=provider, help=f"provider id ({', '.join(_provider_ids())})")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1); off loopback (e.g. 0.0.0.0) every key is served to the "
+                        "network and --admin-secret-env is required")
+    s.add_argument("--admin-secret-env", metavar="VAR",
+                   help=f"admin calls (/__authconform__/) must carry the secret in environment variable VAR as the "
+                        f"{ADMIN_HEADER} header; others get 403 and are journaled")
     s.add_argument("--port", type=_port, default=0, help="port to bind (default 0: a free port)")
     s.add_argument("--seed", help="make the keys deterministic")
     s.add_argument("--no-rate-limit", action="store_true", help="drop the spec's own rate limit (benchmarks, long runs)")

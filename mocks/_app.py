@@ -5,6 +5,7 @@ handler with no middleware, answers are bytes built at start-up, and the journal
 """
 from __future__ import annotations
 
+import hmac
 import json
 import operator
 import socket
@@ -27,8 +28,14 @@ from ._ratelimit import FixedWindow
 from ._responses import JSON, Decision
 from ._scenarios import Scenario, ScenarioRun, parse_scenario
 
-# Reserved for the admin API: never protected, never journaled.
+# Reserved for the admin API: never protected; journaled only when refused (see ADMIN_HEADER).
 ADMIN_PREFIX = "/__authconform__/"
+# With an admin secret set (`build_app(admin_secret=...)`, the gate always sets one), an admin call
+# must carry it in this header: the client the gate judges never sees it, so nothing it sends can
+# mint, expire or revoke keys, change the scenario, or clear the journal the gate reads. A call
+# without it is answered 403 and journaled like any client request, with outcome.refused_by
+# "admin_secret" (mocks/_journal.py), so the gate judges it (rule `client.no_admin`).
+ADMIN_HEADER = "X-Authconform-Admin"
 # aiohttp's own default (client_max_size), said once so the fast body path applies it too.
 MAX_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,8 +55,11 @@ class MockState:
         journal_limit: int = DEFAULT_LIMIT,
         rate_limit: bool = True,
         journal_bytes: int = DEFAULT_MAX_BYTES,
+        admin_secret: str | None = None,
     ):
         self.spec = spec
+        # Bytes, compared with hmac.compare_digest (constant time); None: the admin API is open.
+        self.admin_secret = admin_secret.encode("utf-8") if admin_secret else None
         self.defects = check_defects(spec, defects)
         self.plan: Plan = compile_plan(spec, sorted(self.defects))
         self.store = KeyStore(spec, seed=seed)
@@ -154,16 +164,17 @@ def build_app(
     journal_limit: int = DEFAULT_LIMIT,
     rate_limit: bool = True,
     journal_bytes: int = DEFAULT_MAX_BYTES,
+    admin_secret: str | None = None,
 ) -> web.Application:
     """An aiohttp application that answers like the provider (ValueError for a bad defect or scenario).
 
     `rate_limit=False` drops the spec's own limit (benchmarks, long suites); a rate-limit:N
     scenario still applies. The journal keeps the newest `journal_limit` entries within
-    `journal_bytes` packed bytes.
+    `journal_bytes` packed bytes. `admin_secret`: admin calls must carry it in ADMIN_HEADER.
     """
     if isinstance(spec, str):
         spec = get_spec(spec)
-    state = MockState(spec, defects, scenario, seed, journal_limit, rate_limit, journal_bytes)
+    state = MockState(spec, defects, scenario, seed, journal_limit, rate_limit, journal_bytes, admin_secret)
     app = web.Application(client_max_size=MAX_BODY)
     app[MOCK] = state
     _add_admin(app, state)
@@ -349,8 +360,11 @@ def _unknown(state: MockState) -> Handler:
     not_found = state.plan.table["not_found"]
 
     async def unknown(request: web.Request) -> web.StreamResponse:
-        """Any other path: 404, journaled (admin paths are not)."""
+        """Any other path: 404, journaled (admin paths are not, unless refused for want of the secret)."""
         if request.path.startswith(ADMIN_PREFIX):
+            refused = await _admin_refusal(state, request)
+            if refused is not None:
+                return refused
             return _error(404, f"no admin route {request.method} {request.path}; see GET {ADMIN_PREFIX}info")
         body = await _body(request)
         state.journal.add(_head(request, body or b""), request.remote, not_found)
@@ -362,6 +376,35 @@ def _unknown(state: MockState) -> Handler:
 # -- admin API -------------------------------------------------------------------------------------
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+ADMIN_REFUSED = Decision(None, None, 403, (("Content-Type", JSON),),
+                         json.dumps({"error": f"the admin API needs the {ADMIN_HEADER} header"}).encode())
+
+
+async def _admin_refusal(state: MockState, request: web.Request) -> web.Response | None:
+    """None when the admin call may proceed; else its 403, the call journaled as a client request."""
+    secret = state.admin_secret
+    if secret is None:
+        return None
+    given = request.headers.get(ADMIN_HEADER)
+    # Bytes, constant time: a guess learns nothing from how long the refusal took.
+    if given is not None and hmac.compare_digest(_raw_bytes(given), secret):
+        return None
+    body = await _body(request)
+    state.journal.add(_head(request, body or b""), request.remote, ADMIN_REFUSED, "admin_secret")
+    return _respond(ADMIN_REFUSED)
+
+
+def _guarded(state: MockState, handler: Handler) -> Handler:
+    """An admin handler that first checks the admin secret (see ADMIN_HEADER)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        refused = await _admin_refusal(state, request)
+        return refused if refused is not None else await handler(request)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded
 
 
 async def _changed(state: MockState, op: str, args: dict[str, Any]) -> web.Response:
@@ -425,11 +468,12 @@ def _add_admin(app: web.Application, state: MockState) -> None:
         return web.json_response(state.info())
 
     p = ADMIN_PREFIX
-    r.add_get(p + "keys", get_keys, allow_head=False)
-    r.add_post(p + "keys", mint_key)
-    r.add_post(p + "keys/{id}/expire", set_state("expire"))
-    r.add_post(p + "keys/{id}/revoke", set_state("revoke"))
-    r.add_get(p + "journal", get_journal, allow_head=False)
-    r.add_delete(p + "journal", clear_journal)
-    r.add_post(p + "reset", reset)
-    r.add_get(p + "info", info, allow_head=False)
+    g = lambda handler: _guarded(state, handler)  # noqa: E731 - every admin route checks the secret
+    r.add_get(p + "keys", g(get_keys), allow_head=False)
+    r.add_post(p + "keys", g(mint_key))
+    r.add_post(p + "keys/{id}/expire", g(set_state("expire")))
+    r.add_post(p + "keys/{id}/revoke", g(set_state("revoke")))
+    r.add_get(p + "journal", g(get_journal), allow_head=False)
+    r.add_delete(p + "journal", g(clear_journal))
+    r.add_post(p + "reset", g(reset))
+    r.add_get(p + "info", g(info), allow_head=False)

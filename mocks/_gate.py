@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -26,7 +27,7 @@ from aiohttp import web
 
 from specs import ProviderSpec, SpecError, get_spec, load_all
 
-from ._app import build_app
+from ._app import ADMIN_HEADER, build_app
 from ._redact import Redactor
 from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
@@ -61,11 +62,14 @@ class GateError(Exception):
 NOT_SECRET = ("binding",)
 
 
-def redactor(keys: Mapping[str, str]) -> Redactor:
-    """The mock's own redactor over every secret the client was given or could find."""
-    secrets = [(v, k if k in ("username", "password") else f"key:{k}") for k, v in keys.items()
-               if k not in NOT_SECRET and isinstance(v, str) and v]
-    return Redactor(secrets)
+def redactor(keys: Mapping[str, str], admin_secret: str | None = None) -> Redactor:
+    """The mock's own redactor over every secret the client was given or could find (and the
+    run's admin secret, which nothing should ever print)."""
+    found = [(v, k if k in ("username", "password") else f"key:{k}") for k, v in keys.items()
+             if k not in NOT_SECRET and isinstance(v, str) and v]
+    if admin_secret:
+        found.append((admin_secret, "admin_secret"))
+    return Redactor(found)
 
 
 def _redact_json(value: Any, redact: Redactor) -> Any:
@@ -90,16 +94,21 @@ class RunningMock:
     runner: web.AppRunner
     tls: TLSMaterial | None
     keys: dict[str, str] = field(default_factory=dict)
+    # The per-run admin secret: only the gate (or the test holding this handle) can call the admin
+    # API; the client's environment and command line never carry it (mocks/_app.py, ADMIN_HEADER).
+    admin_secret: str = ""
 
     def _ssl(self) -> Any:
         return self.tls.client_context() if self.tls else None
 
-    async def admin(self, method: str, path: str) -> Any:
-        """Call the mock's admin API; the JSON answer."""
+    async def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the mock's admin API with the run's admin secret; the JSON answer."""
         timeout = aiohttp.ClientTimeout(total=ADMIN_TIMEOUT)
+        headers = {ADMIN_HEADER: self.admin_secret} if self.admin_secret else {}
         # trust_env=False: a CI proxy must not sit between the gate and its own mock.
         async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
-            async with session.request(method, self.base_url + ADMIN + path, ssl=self._ssl()) as resp:
+            async with session.request(method, self.base_url + ADMIN + path, ssl=self._ssl(), headers=headers,
+                                       json=body) as resp:
                 resp.raise_for_status()
                 return await resp.json(content_type=None) if resp.content_length != 0 else None
 
@@ -116,9 +125,13 @@ class RunningMock:
             self.tls.close()
 
 
-async def start_mock(spec: ProviderSpec, *, tls: bool = False, scenario: str | None = None) -> RunningMock:
-    """Serve a provider's mock on a free port of 127.0.0.1 in this event loop; read its keys."""
-    app = build_app(spec, scenario=scenario, journal_limit=GATE_JOURNAL_ENTRIES, journal_bytes=GATE_JOURNAL_BYTES)
+async def start_mock(spec: ProviderSpec, *, tls: bool = False, scenario: str | None = None,
+                     seed: str | None = None) -> RunningMock:
+    """Serve a provider's mock on a free port of 127.0.0.1 in this event loop, its admin API behind a
+    fresh secret; read its keys. `seed` makes the keys deterministic (never the secret)."""
+    admin_secret = secrets.token_urlsafe(32)
+    app = build_app(spec, scenario=scenario, seed=seed, journal_limit=GATE_JOURNAL_ENTRIES,
+                    journal_bytes=GATE_JOURNAL_BYTES, admin_secret=admin_secret)
     if tls:
         from ._tls import make_tls
 
@@ -131,7 +144,7 @@ async def start_mock(spec: ProviderSpec, *, tls: bool = False, scenario: str | N
         if material is not None:
             material.close()
         raise
-    mock = RunningMock(spec, url, runner, material)
+    mock = RunningMock(spec, url, runner, material, admin_secret=admin_secret)
     try:
         mock.keys = {str(k): str(v) for k, v in (await mock.admin("GET", "/keys")).items()}
     except BaseException:
@@ -268,14 +281,14 @@ class GateResult:
 
 async def gate(spec: ProviderSpec, command: Sequence[str], *, tls: bool = False, scenario: str | None = None,
                timeout: float = DEFAULT_TIMEOUT, allow: Sequence[str] = (), env: Mapping[str, str] | None = None,
-               out: BinaryIO | None = None, err: BinaryIO | None = None) -> GateResult:
+               out: BinaryIO | None = None, err: BinaryIO | None = None, seed: str | None = None) -> GateResult:
     """Start the mock, run the client against it, judge the journal; the result (nothing printed)."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr.buffer
     started = time.monotonic()
-    mock = await start_mock(spec, tls=tls, scenario=scenario)
+    mock = await start_mock(spec, tls=tls, scenario=scenario, seed=seed)
     try:
-        redact = redactor(mock.keys)
+        redact = redactor(mock.keys, mock.admin_secret)
         client_exit, problem = await run_client(
             command, client_env(spec, mock, os.environ if env is None else env), timeout, out, err, redact)
         kept, dropped = await mock.journal()

@@ -207,9 +207,16 @@ def _body(redact: Redactor, body: bytes) -> str:
     return text
 
 
+# What refused a request before any route judged it, kept in an entry's fault slot: an admin call
+# without the admin secret (mocks/_app.py), a request the HTTP parser refused (mocks/_protocol.py).
+REFUSALS = ("admin_secret", "http_parser")
+
+
 def _outcome(summary: tuple[Any, ...] | None, fault: str | None) -> dict[str, Any]:
     klass, variant, status, retry = summary[:4] if summary is not None else (None, None, None, None)
-    return {"class": klass, "variant": variant, "status": status, "fault": fault, "retry_after": retry}
+    refused = fault if fault in REFUSALS else None
+    return {"class": klass, "variant": variant, "status": status, "fault": None if refused else fault,
+            "retry_after": retry, "refused_by": refused}
 
 
 def _derived(plan: Plan, store: KeyStore, redact: Redactor, e: tuple[Any, ...]) -> dict[str, Any]:

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 from specs import ProviderSpec, Rule
 
 GATE = "authconform gate"
+# The strength of the gate's own rules (client.*): not a provider's sentence nor an RFC's, the
+# gate's contract with the command it runs; broken, they fail the run (FAIL).
+GATE_STRENGTH = "gate"
 # The placeholder the journal puts where a key the store knows was (ARCHITECTURE.md, journal).
 KEY_MARK = "<key:"
 # Retry-After is whole seconds; the journal stamps arrivals, so a client that waited exactly
@@ -39,8 +42,8 @@ class GateRule:
 
     @property
     def verdict(self) -> str:
-        """The verdict when the rule is broken: FAIL for documented and security rules."""
-        return "FAIL" if self.strength == "documented" or self.security else "NON-STRICT"
+        """The verdict when the rule is broken: FAIL for the gate's own, documented and security rules."""
+        return "FAIL" if self.strength in (GATE_STRENGTH, "documented") or self.security else "NON-STRICT"
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,22 @@ class Context:
 
 
 def _gate_rule(rid: str, title: str, source: str) -> GateRule:
-    return GateRule(rid, title, "documented", f"{GATE}: {source}")
+    return GateRule(rid, title, GATE_STRENGTH, f"{GATE}: {source}")
 
 
 CLIENT_EXIT = _gate_rule("client.exit", "the client command exits 0",
                          "the command's exit status is the client's own verdict")
 CLIENT_SENT = _gate_rule("client.sent_requests", "the client sent at least one request to the mock",
                          "a client that exits 0 but sent no request at all is a broken client, not a pass")
+CLIENT_NO_ADMIN = _gate_rule("client.no_admin", "the client never calls the mock's admin API",
+                             "the admin API (/__authconform__/) answers only the gate's per-run secret; a client "
+                             "calling it would be changing the keys or the journal it is judged on")
+# What a parser refuses is malformed HTTP whoever serves it: the provider's server would refuse it too.
+CLIENT_WELL_FORMED = GateRule(
+    "client.well_formed", "every request is well-formed HTTP/1.1 (the mock's HTTP parser refused none)", "rfc",
+    'RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are invalid and dangerous"; RFC 9112 '
+    '§5.1: "A server MUST reject, with a response status code of 400 (Bad Request), any received request '
+    'message that contains whitespace between a header field name and colon"')
 
 RFC6750_ONE_METHOD = 'RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request"; RFC 9110 §5.3: Authorization is not a list field'
 RFC6750_URL = 'RFC 6750 §5.3: "Bearer tokens SHOULD NOT be passed in page URLs"; §2.3 the query method "SHOULD NOT be used unless it is impossible"'
@@ -111,6 +123,8 @@ def rules_for(spec: ProviderSpec) -> tuple[GateRule, ...]:
     rules = [
         CLIENT_EXIT,
         CLIENT_SENT,
+        CLIENT_NO_ADMIN,
+        CLIENT_WELL_FORMED,
         GateRule("credential.header", f"the documented `{header}` header on every request", cred.strength, cred.source),
         GateRule("credential.scheme", f"the scheme keyword `{scheme}` before the key", cred.strength, cred.source),
         GateRule("credential.syntax", f"`{scheme}`, one separator, then the key alone (token68)", cred.strength, cred.source),
@@ -261,11 +275,19 @@ def judge(spec: ProviderSpec, entries: Iterable[Mapping[str, Any]], ctx: Context
         found.add("client.sent_requests", None, "exited 0, but no request reached the mock")
     first_state: dict[str, str | None] = {}
     for entry in entries:
+        refused = (entry.get("outcome") or {}).get("refused_by")
+        if refused == "admin_secret":
+            found.add("client.no_admin", entry, "an admin call without the gate's secret (refused with 403)")
+            continue  # not an API request: the credential and retry rules do not apply to it
+        if refused == "http_parser":
+            found.add("client.well_formed", entry, "a request the HTTP parser refused (400) before any route saw it")
         key_id = _cred(entry).get("key_id")
         if key_id and key_id not in first_state:
             first_state[key_id] = _cred(entry).get("state")
         _judge_credential(spec, entry, found, first_state)
         _judge_placement(spec, entry, found)
+    # Refused admin calls are not API requests: redirects, retries and the exchange ignore them.
+    entries = [e for e in entries if (e.get("outcome") or {}).get("refused_by") != "admin_secret"]
     _judge_redirects(entries, found, ctx)
     _judge_retries(spec, entries, found)
     if spec.exchange is not None:

@@ -1,5 +1,11 @@
 """pytest plugin for Python client libraries: `authconform_mock` yields a running provider mock
-(base URL, keys, journal) and judges the test's requests with the gate's rules at teardown.
+(base URL, keys, journal) and judges the test's requests with the gate's rules once the test body
+has run: a broken rule fails that test (a failure of its call phase, not a teardown error).
+
+The plugin trusts the test code (it runs in the test's own process): each mock's admin API still
+answers only a per-test secret, which the handle holds (`authconform_mock.admin(...)`), so the
+client library under test cannot clear the journal or change keys behind the test's back; an
+admin call without it is refused (403) and judged (`client.no_admin`).
 
 Loaded from an authconform checkout, nothing installed into site-packages (README, "Client CI"):
 
@@ -28,6 +34,8 @@ from ._rules import Context, Violation, judge
 # Bounds on the background loop: starting a mock, reading its journal, stopping the thread.
 CALL_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
+# The handle of a test that asked for judging, for the call-phase wrapper below.
+_JUDGED = pytest.StashKey["MockHandle"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -108,6 +116,10 @@ class MockHandle:
         """Every request the mock received in this test, keys redacted."""
         return self._loop.run(self.running.journal())[0]
 
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the mock's admin API with its secret (`admin("POST", "/keys/k1/revoke")`); the JSON answer."""
+        return self._loop.run(self.running.admin(method, path, body))
+
     def violations(self) -> list[Violation]:
         """The gate's rules, judged on this test's requests."""
         ctx = Context(base_url=self.base_url, client_exit=None, secrets=self.running.keys)
@@ -117,7 +129,7 @@ class MockHandle:
         """Fail the test with the violations table when any rule is broken."""
         found = self.violations()
         if found:
-            text = redactor(self.running.keys)(format_violations(found))
+            text = redactor(self.running.keys, self.running.admin_secret)(format_violations(found))
             pytest.fail(f"authconform: {len(found)} rule(s) broken by the client\n{text}", pytrace=False)
 
 
@@ -157,9 +169,21 @@ def authconform_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     for name, value in client_env(spec, running, os.environ).items():
         if os.environ.get(name) != value:
             monkeypatch.setenv(name, value)
+    if judged:
+        request.node.stash[_JUDGED] = handle
     try:
         yield handle
-        if judged:
-            handle.assert_conforms()
     finally:
+        if _JUDGED in request.node.stash:
+            del request.node.stash[_JUDGED]
         _authconform_loop.run(running.close())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Judge the test's requests right after its body ran: a broken rule fails the test itself."""
+    result = yield
+    handle = item.stash.get(_JUDGED, None)
+    if handle is not None:
+        handle.assert_conforms()
+    return result

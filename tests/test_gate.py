@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mocks._app import MOCK, build_app
 from mocks._gate import GateResult, gate
 from specs import ProviderSpec, get_spec, load_all
 
@@ -81,6 +82,7 @@ class Run:
     scenario: str | None = None
     tls: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    seed: str | None = None
     result: GateResult | None = None
     out: bytes = b""
     err: bytes = b""
@@ -105,7 +107,7 @@ async def _run_all(runs: dict[str, Run]) -> None:
             out, err = io.BytesIO(), io.BytesIO()
             env = {**os.environ, **run.env}
             run.result = await gate(get_spec(run.provider), run.command, tls=run.tls, scenario=run.scenario,
-                                    timeout=RUN_TIMEOUT, env=env, out=out, err=err)
+                                    timeout=RUN_TIMEOUT, env=env, out=out, err=err, seed=run.seed)
             run.out, run.err = out.getvalue(), err.getvalue()
 
     await asyncio.gather(*(one(r) for r in runs.values()))
@@ -237,9 +239,27 @@ EXTRAS: dict[str, tuple[str, list[str], str | None, set[str]]] = {
 }
 
 
+# The gate's admin API answers only its own secret, so a client misconfigured with another of the
+# mock's keys gets it the way a real one would, from its configuration: the run's keys are seeded,
+# and the test hands the wrong one over in a variable of its own.
+SEED = "test-gate"
+WRONG_KEY = "AUTHCONFORM_TEST_WRONG_KEY"
+
+
+def _extra(provider: str, flags: list[str], scenario: str | None) -> Run:
+    """A requests client run; `--key-role ROLE` becomes that role's seeded key in WRONG_KEY."""
+    flags, env = list(flags), {}
+    if "--key-role" in flags:
+        i = flags.index("--key-role")
+        role = flags.pop(i + 1)
+        flags[i:i + 1] = ["--key-env", WRONG_KEY]
+        env[WRONG_KEY] = build_app(get_spec(provider), seed=SEED)[MOCK].keys()[role]
+    return Run(provider, client("requests", get_spec(provider), *flags), scenario=scenario, env=env, seed=SEED)
+
+
 @pytest.fixture(scope="module")
 def extra_runs() -> dict[str, Run]:
-    return _go({rid: Run(p, client("requests", get_spec(p), *flags), scenario=sc) for rid, (p, flags, sc, _) in EXTRAS.items()})
+    return _go({rid: _extra(p, flags, sc) for rid, (p, flags, sc, _) in EXTRAS.items()})
 
 
 @pytest.mark.parametrize("rid", list(EXTRAS))

@@ -3,6 +3,8 @@ nothing installed, either with `-p mocks.pytest_plugin` and PYTHONPATH, or from 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,7 +36,7 @@ def test_documented_header(authconform_mock):
     assert authconform_mock.violations() == []
 
 
-def test_wrong_scheme_is_caught_at_teardown(authconform_mock):
+def test_wrong_scheme_fails_the_test(authconform_mock):
     assert monitor(scheme="Token").status_code == 401  # the client's own test is content...
 
 
@@ -53,15 +55,27 @@ def test_https(authconform_mock):
 @pytest.mark.authconform(scenario="revoke-after:1")
 def test_revocation(authconform_mock):
     assert [monitor().status_code for _ in range(2)] == [200, 401]
+
+
+def test_admin_with_the_handle(authconform_mock):
+    """The test code holds the admin secret; the client library does not."""
+    assert requests.delete(os.environ["CLORO_BASE_URL"] + "/__authconform__/journal", timeout=10).status_code == 403
+    authconform_mock.admin("DELETE", "/journal")  # the test's own call: allowed, and it clears the record
+    assert authconform_mock.journal() == []
+    assert monitor().status_code == 200
+    minted = authconform_mock.admin("POST", "/keys", {"state": "valid"})
+    assert monitor(key=minted["key"]).status_code == 200
 '''
 
-CONFTEST = '''
-import os
-import sys
+def readme_conftest() -> str:
+    """The README's conftest.py snippet, as a client copies it."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    (snippet,) = [b for b in blocks if 'pytest_plugins = ["mocks.pytest_plugin"]' in b]
+    return snippet
 
-sys.path.insert(0, os.environ["AUTHCONFORM"])  # the checkout, wherever it is
-pytest_plugins = ["mocks.pytest_plugin"]
-'''
+
+CONFTEST = readme_conftest()
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +102,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.mark.parametrize("how", ["dash-p", "conftest"])
 def test_client_repository_loads_the_plugin(runs: dict[str, str], how: str) -> None:
     out = runs[how]
-    # The teardown judgement errors the wrong-scheme test; the four others pass.
-    assert "5 passed, 1 error" in out, out
-    assert "ERROR at teardown of test_wrong_scheme_is_caught_at_teardown" in out
+    # The judgement after the test body fails the wrong-scheme test itself; the five others pass.
+    assert "1 failed, 5 passed" in out, out
+    assert " error" not in out and "ERROR" not in out, out
+    assert "FAILED test_client.py::test_wrong_scheme_fails_the_test" in out
     assert "credential.scheme" in out and "scheme keyword `Token`; documented `Bearer`" in out
     assert out.endswith("exit 1")
+
+
+def test_readme_conftest_without_the_variable(tmp_path: Path) -> None:
+    """The README's snippet, AUTHCONFORM unset: one line saying what to set, no traceback."""
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_client.py").write_text("def test_nothing():\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUTHCONFORM")}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    out = (proc.stdout + proc.stderr).strip()
+    assert proc.returncode != 0
+    assert "AUTHCONFORM" in out and "Traceback" not in out and "KeyError" not in out
+    assert len(out.splitlines()) == 1, out

@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import urllib.request
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -20,7 +19,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--place", choices=["header", "query", "both", "two-lines", "cookie", "body"], default="header")
     p.add_argument("--case", choices=["keep", "lower"], default="keep")
     p.add_argument("--quote", action="store_true", help='send `Bearer "KEY"` (a quoted token: not token68)')
-    p.add_argument("--key-role", help="use another key from the mock's admin API (a misconfigured client)")
+    p.add_argument("--key-env", help="read the key from this variable instead of ID_API_KEY (a misconfigured client)")
     p.add_argument("--requests", type=int, default=1, help="how many calls the client makes")
     p.add_argument("--retries", type=int, default=0, help="retries of a call refused with 401 or 403 (a retry storm)")
     p.add_argument("--retry-5xx", type=int, default=0, help="retries of a call answered 503 or reset")
@@ -34,17 +33,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.key = os.environ[f"{call['env']}_API_KEY"]
     args.base = os.environ[f"{call['env']}_BASE_URL"].rstrip("/")
     args.scheme = args.scheme or call["scheme"]
-    if args.key_role:
-        args.key = admin_keys(args.base)[args.key_role]
+    if args.key_env:
+        args.key = os.environ[args.key_env]
     if args.case == "lower":
         args.key = args.key.lower()
     return args
-
-
-def admin_keys(base: str) -> dict:
-    """The mock's keys (only misconfigured clients ask: they pick the wrong one)."""
-    with urllib.request.urlopen(base + "/__authconform__/keys", timeout=5) as resp:
-        return json.load(resp)
 
 
 def credential(args: argparse.Namespace, token: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
