@@ -115,11 +115,34 @@ class MockState:
             return await self.relay("journal", {"since": since})
         return {"entries": self.entries(since), "dropped": self.journal.dropped}
 
+    def refused(self, raw: bytes, remote: str | None) -> None:
+        """Journal a request the HTTP parser refused (400) from its raw bytes, read leniently."""
+        self.journal.add(refused_head(raw), remote, PARSER_REFUSED, "http_parser")
+
     async def user_token(self) -> Key:
         """The exchange's token; a re-mint goes through every worker first, so all know the new token."""
         if self.relay is not None and self.store.roles["valid"].state != "valid":
             await self.relay("user_token", {})
         return self.store.user_token()
+
+
+# A request aiohttp's parser refused never reaches a route: its answer was the parser's plain 400.
+PARSER_REFUSED = Decision(None, None, 400, (("Content-Type", "text/plain"),), b"400 Bad Request\n")
+
+
+def refused_head(raw: bytes) -> Head:
+    """A refused request's parts as far as they can be read: request line, field lines up to the
+    first empty line (CRLF or bare LF), the rest as body; a line without a colon is a value with no name."""
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    first, *lines = head.split(b"\n")
+    parts = first.split(b" ")
+    method = parts[0].decode("latin-1") if parts and parts[0] else "?"
+    target = parts[1].decode("utf-8", "backslashreplace") if len(parts) > 1 else "?"
+    fields = []
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        fields.append((name.strip(), value.strip(b" \t")) if colon else (b"", line))
+    return Head(method, target, tuple(fields), body)
 
 
 def _mint(state: MockState, args: dict[str, Any]) -> dict[str, Any]:

@@ -322,7 +322,14 @@ def table(result: GateResult) -> str:
     """The run's summary for stderr: head line, violations table, verdict line."""
     spec = result.spec
     n = len(result.entries)
-    head = f"authconform gate {spec.id}: {n} request{'s' * (n != 1)}, client exit {result.client_exit}"
+    head = f"authconform gate {spec.id}: {n} request{'s' * (n != 1)}"
+    refused = sum(1 for e in result.entries if (e.get("outcome") or {}).get("refused_by") == "http_parser")
+    admin = sum(1 for e in result.entries if (e.get("outcome") or {}).get("refused_by") == "admin_secret")
+    if refused:
+        head += f" ({refused} refused by the mock's HTTP parser as malformed)"
+    if admin:
+        head += f" ({admin} to the admin API, refused: no admin secret)"
+    head += f", client exit {result.client_exit}"
     if result.client_problem:
         head += f" ({result.client_problem})"
     if result.dropped:

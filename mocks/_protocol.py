@@ -12,8 +12,10 @@ import asyncio
 import logging
 import traceback
 from http import HTTPStatus
+from typing import Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
 log = logging.getLogger("authconform.mock")
@@ -26,6 +28,11 @@ HEAD_TIMEOUT = 10.0
 # (and the kernel zeroes and unmaps) on every read: measured 17 us per read here against 2.5 us
 # for 64 KiB, which the heap serves. A larger request is read in several 64 KiB reads.
 READ_SIZE = 64 * 1024
+# Bytes of a request the HTTP parser refused that are handed on to be journaled (redacted there):
+# a head is at most a few KiB (aiohttp refuses lines over 8 KiB), the rest is not needed to judge it.
+REFUSED_KEEP = 16 * 1024
+# Called with the raw bytes of a request the parser refused (its segment) and the peer address.
+Refused = Callable[[bytes, "str | None"], None]
 
 
 class QuietRequestHandler(RequestHandler):
@@ -35,6 +42,10 @@ class QuietRequestHandler(RequestHandler):
     head_timeout = HEAD_TIMEOUT
     _waiting_since: float | None = None
     _head_check: asyncio.TimerHandle | None = None
+    # The bytes of the head being received (kept only while it is incomplete) and of the data that
+    # completed the last message: what a parser refusal is journaled with.
+    _partial = b""
+    _last_data = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Start the head deadline (the first request head is awaited from now); read in READ_SIZE pieces."""
@@ -50,8 +61,13 @@ class QuietRequestHandler(RequestHandler):
         super().data_received(data)
         if self._request_count != count:
             self._waiting_since = None
-        elif self._waiting_since is None:
-            self._waiting_since = self._loop.time()
+            self._last_data = self._partial + data if self._partial else data
+            self._partial = b""
+        else:
+            if self._waiting_since is None:
+                self._waiting_since = self._loop.time()
+            if len(self._partial) < REFUSED_KEEP:
+                self._partial += data[: REFUSED_KEEP - len(self._partial)]
 
     def _check_head(self) -> None:
         since = self._waiting_since
@@ -87,6 +103,13 @@ class QuietRequestHandler(RequestHandler):
                 # The frames say where the mock broke; the message could hold request bytes, so it is left out.
                 frames = "".join(traceback.format_tb(exc.__traceback__))
                 log.error("mock error %s answering a request:\n%s", type(exc).__name__, frames)
+        if isinstance(exc, HttpProcessingError):
+            # The parser refused the request before any route saw it: hand its bytes on, so that
+            # the journal (and the gate) know a request came and what it looked like.
+            refused: Refused | None = getattr(self._manager, "refused", None)
+            if refused is not None:
+                refused(self._last_data[:REFUSED_KEEP], request.remote)
+            self._last_data = b""
         if request.writer.output_size > 0:
             raise ConnectionError("Response is sent already, cannot send another response with the error message")
         try:
@@ -101,12 +124,17 @@ class QuietRequestHandler(RequestHandler):
 class QuietServer(web.Server):
     """aiohttp's low-level Server making QuietRequestHandlers."""
 
+    refused: Refused | None = None
+
     def __call__(self) -> RequestHandler:
         return QuietRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
-def quieten(runner: web.AppRunner) -> None:
-    """Make a set-up runner's server answer errors with QuietRequestHandler (before sites start)."""
+def quieten(runner: web.AppRunner, refused: Refused | None = None) -> None:
+    """Make a set-up runner's server answer errors with QuietRequestHandler (before sites start);
+    `refused(raw, remote)` is told of every request the HTTP parser refuses."""
     server = runner.server
     if server is not None and type(server) is web.Server:
         server.__class__ = QuietServer
+    if isinstance(server, QuietServer):
+        server.refused = refused

@@ -90,9 +90,10 @@ CLIENT_NO_ADMIN = _gate_rule("client.no_admin", "the client never calls the mock
 # What a parser refuses is malformed HTTP whoever serves it: the provider's server would refuse it too.
 CLIENT_WELL_FORMED = GateRule(
     "client.well_formed", "every request is well-formed HTTP/1.1 (the mock's HTTP parser refused none)", "rfc",
-    'RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are invalid and dangerous"; RFC 9112 '
-    '§5.1: "A server MUST reject, with a response status code of 400 (Bad Request), any received request '
-    'message that contains whitespace between a header field name and colon"')
+    'RFC 9112 §2.2: "When a server listening only for HTTP request messages ... receives a sequence of octets '
+    'that does not match the HTTP-message grammar ..., the server SHOULD respond with a 400 (Bad Request) '
+    'response and close the connection"; RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are '
+    'invalid and dangerous"')
 
 RFC6750_ONE_METHOD = 'RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request"; RFC 9110 §5.3: Authorization is not a list field'
 RFC6750_URL = 'RFC 6750 §5.3: "Bearer tokens SHOULD NOT be passed in page URLs"; §2.3 the query method "SHOULD NOT be used unless it is impossible"'

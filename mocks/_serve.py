@@ -40,7 +40,7 @@ async def make_runner(app: web.Application) -> web.AppRunner:
     directly (bench/inprocess.py feeds requests to it without a socket)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
-    quieten(runner)
+    quieten(runner, app[MOCK].refused)
     assert runner.server is not None
     direct_dispatch(app, runner.server)
     return runner

@@ -309,8 +309,8 @@ SEED_RUNS: dict[str, tuple[str, list[str], set[str]]] = {
     "crux-curl": ("crux", ["bash", str(SEEDS / "crux_curl.sh")], set()),
     # The page's Node tab writes `{}` on a GET: Node frames no body on a GET, so the bytes reach
     # the server as a second, malformed request; aiohttp's parser answers 400 for the whole segment
-    # and the GET never reaches the mock's handlers.
-    "crux-node-as-published": ("crux", ["node", str(SEEDS / "crux_node.js")], {"client.sent_requests"}),
+    # and the GET never reaches the mock's handlers: the refused segment is journaled and named.
+    "crux-node-as-published": ("crux", ["node", str(SEEDS / "crux_node.js")], {"client.well_formed"}),
     "crux-node-fixed": ("crux", ["node", "FIXED:crux_node"], set()),
     # The page's Python tab calls json.dumps() with no argument: TypeError before any request.
     "crux-python-as-published": ("crux", [PY, str(SEEDS / "crux_requests.py")], {"client.exit"}),

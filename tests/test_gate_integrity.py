@@ -156,3 +156,22 @@ def test_serve_off_loopback_warns(capsys: pytest.CaptureFixture[str], monkeypatc
         args, parser = _serve_args("cloro", "--host", host)
         assert admin_secret(args, parser) is None
         assert capsys.readouterr().err == ""
+
+
+@needs_curl
+def test_a_request_the_parser_refuses_is_journaled_and_named(tmp_path: Path) -> None:
+    """curl sends a key with a trailing newline: the parser's 400 is journaled (redacted) and named."""
+    bad = ('curl -sS -o /dev/null -X POST -H "Authorization: Bearer $CLORO_API_KEY\n" '
+           '-H "Content-Type: application/json" -d "{}" "$CLORO_BASE_URL/v1/monitor"')
+    proc = run_gate("cloro", "--report", str(tmp_path), "--", "sh", "-c", f'printf %s "$CLORO_API_KEY" > key; {bad}',
+                    cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "no request reached the mock" not in proc.stderr
+    assert "client.well_formed" in proc.stderr and "refused by the mock's HTTP parser" in proc.stderr
+    report = (tmp_path / "gate-cloro.json").read_text()
+    (entry,) = json.loads(report)["journal"]
+    assert entry["outcome"] == {**entry["outcome"], "status": 400, "refused_by": "http_parser"}
+    assert (entry["method"], entry["path"]) == ("POST", "/v1/monitor")
+    assert any(n == "Authorization" and v.startswith("Bearer <key:") for n, v in entry["headers"]), entry
+    key = (tmp_path / "key").read_text()
+    assert len(key) > 10 and key not in report and key not in proc.stderr + proc.stdout
