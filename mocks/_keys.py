@@ -25,35 +25,6 @@ USERNAME = "authconform"
 MINT_ATTEMPTS = 16
 
 
-def expand_alphabet(char_class: str) -> str:
-    """The characters of a regex character-class body such as `A-Za-z0-9` or `0-9a-f`."""
-    chars: list[str] = []
-    items: list[str] = []
-    i = 0
-    while i < len(char_class):
-        if char_class[i] == "\\" and i + 1 < len(char_class):
-            items.append(char_class[i + 1])
-            i += 2
-        else:
-            items.append(char_class[i])
-            i += 1
-    j = 0
-    while j < len(items):
-        if j + 2 < len(items) and items[j + 1] == "-":
-            lo, hi = ord(items[j]), ord(items[j + 2])
-            if lo > hi:
-                raise ValueError(f"bad range {items[j]}-{items[j + 2]} in alphabet {char_class!r}")
-            chars.extend(chr(c) for c in range(lo, hi + 1))
-            j += 3
-        else:
-            chars.append(items[j])
-            j += 1
-    out = "".join(dict.fromkeys(chars))
-    if not out:
-        raise ValueError(f"empty alphabet {char_class!r}")
-    return out
-
-
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -83,7 +54,7 @@ class Minter:
         elif shape.format == "hex":
             self.alphabet = "0123456789abcdef"
         else:
-            self.alphabet = expand_alphabet(shape.alphabet or "A-Za-z0-9")
+            self.alphabet = shape.chars()
 
     def mint(self, serial: int, expired: bool = False) -> str:
         """A new key: `serial` goes into a JWT's `id` claim, `expired` puts its `exp` in the past."""

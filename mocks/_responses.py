@@ -8,10 +8,9 @@ collector must keep scanning. The table maps `class` or `class.variant` (and a f
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Mapping, NamedTuple
 
-from specs import FAILURE_CLASSES, ProviderSpec, Response
+from specs import FAILURE_CLASSES, ProviderSpec, Response, header_example
 
 # Sub-causes a failure class may have (DESIGN.md vocabulary).
 VARIANTS: Mapping[str, tuple[str, ...]] = {
@@ -78,30 +77,14 @@ def _generic(name: str, extra: tuple[tuple[str, str], ...] = ()) -> Decision:
     return Decision(None, None, status, (("Content-Type", JSON),) + extra, body)
 
 
-def _literal(pattern: str) -> str | None:
-    """The string an anchored literal regex such as `^Token$` or `^Token` spells out, if it is one."""
-    core = pattern.removeprefix("^").removesuffix("$")
-    if re.fullmatch(r"(?:[^\\.^$*+?{}\[\]|()]|\\.)*", core):
-        return re.sub(r"\\(.)", r"\1", core)
-    return None
-
-
 def header_value(spec: ProviderSpec, name: str, pattern: str) -> str:
     """A value for a header the catalogue requires, that matches its pattern; ValueError if none."""
-    low = name.lower()
-    candidates: list[str] = []
-    if low == "www-authenticate":
-        cred = spec.credential
-        candidates += [cred.challenge.value if cred.challenge else cred.scheme, cred.scheme]
-    elif low == "retry-after":
-        candidates.append(str(spec.rate_limit.window_seconds if spec.rate_limit else 1))
-    lit = _literal(pattern)
-    if lit is not None:
-        candidates.append(lit)
-    for value in candidates:
-        if re.search(pattern, value):
-            return value
-    raise ValueError(f"{spec.path}: the mock cannot produce a {name} header matching {pattern!r}")
+    cred = spec.credential
+    value = header_example(name, pattern, cred.challenge.value if cred.challenge else None, cred.scheme,
+                           spec.rate_limit.window_seconds if spec.rate_limit else None)
+    if value is None:
+        raise ValueError(f"{spec.path}: the mock cannot produce a {name} header matching {pattern!r}")
+    return value
 
 
 def _from_response(spec: ProviderSpec, klass: str | None, variant: str | None, resp: Response, defects: frozenset[str]) -> Decision:

@@ -1,4 +1,7 @@
 """Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
+from ._grammar import alphabet_chars
+from ._headers import header_example
+from ._regex import SpecRegexError, spec_regex, spec_search
 from ._loader import SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, get_spec, load_all, load_spec, spec_paths
 from ._model import (
     COMMON_QUERY_NAMES,
@@ -34,4 +37,5 @@ __all__ = [
     "TOKEN68", "TRIGGER_WORDS", "Binding", "Challenge", "Credential", "Deviation", "Exchange", "Failure", "Keys", "Probe",
     "ProviderSpec", "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
     "load_all", "load_spec", "openapi_document", "spec_paths", "thaw", "weaker",
+    "alphabet_chars", "header_example", "SpecRegexError", "spec_regex", "spec_search",
 ]

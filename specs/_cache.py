@@ -4,8 +4,7 @@ something that decides the verdict changes.
 Like Python's bytecode cache, an entry sits in `__pycache__/` next to its spec
 (`specs/__pycache__/cloro.yaml.spec`). Its key is a SHA-256 over everything the verdict depends
 on: the spec's file name and bytes, provider.schema.json, the code that checks and shapes a spec
-(specs/_loader.py, specs/_model.py, this module), the Python version and the installed yaml and
-jsonschema. Its value is the plain data the YAML parse gave, stored only after the schema check and
+(every module of specs/), the Python version and the installed yaml, jsonschema and re2. Its value is the plain data the YAML parse gave, stored only after the schema check and
 the lint passed. A hit therefore needs neither yaml nor jsonschema, which is most of a mock's cold
 start. Every way the cache can fail (folder not writable, entry truncated, corrupt, written for
 other content) is a miss: the spec is parsed and checked in full, exactly as without a cache.
@@ -29,9 +28,10 @@ SUFFIX = ".spec"
 MAGIC = b"authconform spec cache 1\n"
 _HERE = Path(__file__).resolve().parent
 # The files whose content decides whether a spec passes, and what a passing spec's data becomes.
-CHECKER_FILES: tuple[Path, ...] = tuple(_HERE / n for n in ("provider.schema.json", "_loader.py", "_model.py", "_fill.py", "_cache.py"))
+# Every module of specs/ counts (the reader, the lints, the grammars they apply), not a list to keep.
+CHECKER_FILES: tuple[Path, ...] = (_HERE / "provider.schema.json", *sorted(_HERE.glob("*.py")))
 # Third-party code the check runs: an upgrade may parse or validate differently.
-CHECKER_LIBRARIES: tuple[str, ...] = ("yaml", "jsonschema")
+CHECKER_LIBRARIES: tuple[str, ...] = ("yaml", "jsonschema", "re2")
 _DIGEST = hashlib.sha256().digest_size
 
 

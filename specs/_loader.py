@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from . import _cache
+from . import _cache, _wire, _yaml
+from ._grammar import ADMIN_PREFIX
 from ._model import (
     NO_TRIGGER,
     TRIGGER_WORDS,
@@ -81,10 +82,19 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_$<>@/+*-][A-Za-z0-9_$<>@/+*-]*")
+
+
 def _dotted(path: Iterable[Any]) -> str:
+    """`failures.missing.headers.Retry-After`, `notes[0]`; a key that is not plain as `["a\\r\\nb"]`."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
     return out or "(top level)"
 
 
@@ -373,7 +383,7 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
             if "body" in v and "bodies" in v:
                 problems.append((["failures", klass, "variants", vname], "give body or bodies, not both"))
 
-    # Every example body must satisfy its own schema, and every header pattern must compile.
+    # Every example body must satisfy its own schema.
     def check_response(where: list[Any], d: dict[str, Any], base_schema: Any = None) -> None:
         given = [(["body"], d["body"])] if "body" in d else [(["bodies", i], b) for i, b in enumerate(d.get("bodies") or ())]
         if "schema" in d:
@@ -396,11 +406,6 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
                 for at, body in given:
                     if message not in json.dumps(body, ensure_ascii=False):
                         problems.append((where + ["message"], f"the message {message!r} does not appear in the example body {_dotted(at)}"))
-        for name, pattern in (d.get("headers") or {}).items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append((where + ["headers", name], f"not a regular expression: {exc}"))
         return schema
 
     def check_trigger(where: list[Any], d: dict[str, Any], situation: str) -> None:
@@ -424,10 +429,11 @@ def _lint(raw: dict[str, Any], path: Path) -> list[tuple[list[Any], str]]:
     if raw.get("exchange"):
         check_response(["exchange", "failure"], raw["exchange"]["failure"])
     problems += _lint_routes(raw)
+    # Every string that reaches the wire, a regex engine or a file name fits its grammar.
+    problems += _wire.lint(raw)
     return problems
 
 
-ADMIN_PREFIX = "/__authconform__/"  # the mock's admin API; no provider path may live there
 
 
 def _lint_routes(raw: dict[str, Any]) -> list[tuple[list[Any], str]]:
@@ -489,10 +495,7 @@ def _lint_routes(raw: dict[str, Any]) -> list[tuple[list[Any], str]]:
 def load_spec(path: str | Path) -> ProviderSpec:
     """Load and check one spec file; raise SpecError on any problem."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(_shown(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+    data = _read(path)
     # A cache entry exists only for these very bytes under this checker, stored after they passed.
     raw = _cache.lookup(path, data)
     if raw is None:
@@ -501,21 +504,13 @@ def load_spec(path: str | Path) -> ProviderSpec:
     return _build(raw, path)
 
 
-def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """The safe parse every YAML input goes through: (node tree, plain data); raises yaml.YAMLError.
+def parse_yaml(text: str, json_only: bool = True) -> tuple[yaml.Node | None, Any]:
+    """The safe parse every YAML input goes through: (node tree, plain data).
 
-    One parse: the node tree gives YAML lines for errors, the same tree builds the data.
-    libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one.
+    Bounded in depth and alias expansion, no cycles (specs/_yaml.py); `json_only` also refuses
+    what JSON cannot hold (dates, sets, binary, ...). Raises _yaml.YamlProblem or yaml.YAMLError.
     """
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    try:
-        node = loader.get_single_node()
-        raw = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return node, raw
+    return _yaml.parse(text, json_only=json_only)
 
 
 def _checked(path: Path, data: bytes) -> dict[str, Any]:
@@ -523,26 +518,54 @@ def _checked(path: Path, data: bytes) -> dict[str, Any]:
     import yaml
 
     shown = _shown(path)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise SpecError(shown, [("", f"a binary file (a NUL byte at offset {nul}), not YAML text")])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(shown, [("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    if not text.strip():
+        raise SpecError(shown, [("", "the file is empty; a spec is a YAML mapping (id, name, credential, ...)")])
     try:
         node, raw = parse_yaml(text)
+    except _yaml.YamlProblem as exc:
+        where = f"{_dotted(exc.path)} (line {exc.line})" if exc.line else _dotted(exc.path)
+        raise SpecError(shown, [(where, exc.what)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(shown, [(where, f"not valid YAML: {problem}")]) from None
+        context = getattr(exc, "context", None)
+        what = f"{context}, {problem}" if context and problem != str(exc) else problem
+        raise SpecError(shown, [(where, "not valid YAML: " + " ".join(what.split()))]) from None
+    if node is None:
+        raise SpecError(shown, [("", "the file is empty; a spec is a YAML mapping (id, name, credential, ...)")])
     if not isinstance(raw, dict):
-        raise SpecError(shown, [("", "a spec is a YAML mapping (id, name, credential, ...)")])
+        raise SpecError(shown, [(_where(node, []), "a spec is a YAML mapping (id, name, credential, ...)")])
     errors = sorted(_validator().iter_errors(raw), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         raise SpecError(shown, [(_where(node, list(e.absolute_path)), _message(e)) for e in errors[:20]])
     problems = _lint(raw, path)
     if problems:
-        raise SpecError(shown, [(_where(node, p), what) for p, what in problems])
+        # A node shared through an alias (`empty: *unauthorized`) is said once, at its first path.
+        said: dict[tuple[int | None, str], tuple[str, str]] = {}
+        for p, what in problems:
+            said.setdefault((_line_of(node, p), what), (_where(node, p), what))
+        raise SpecError(shown, list(said.values()))
     return raw
+
+
+def _read(path: Path) -> bytes:
+    """The spec's bytes, at most _yaml.MAX_BYTES of them: a bigger file is refused unread."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_yaml.MAX_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(_shown(path), [("", f"cannot read: {exc.strerror or exc}")]) from None
+    if len(data) > _yaml.MAX_BYTES:
+        raise SpecError(_shown(path), [("", f"larger than {_yaml.MAX_BYTES // (1024 * 1024)} MiB; a spec is a few KiB of YAML")])
+    return data
 
 
 def _message(err: jsonschema.ValidationError) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ._grammar import alphabet_chars
+
 # The one vocabulary of DESIGN.md, used verbatim in YAML keys, case ids, reports.
 FAILURE_CLASSES: tuple[str, ...] = (
     "missing",
@@ -29,6 +31,8 @@ KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
 
 # RFC 9110 §11.2 token68 / RFC 6750 §2.1 b64token: the grammar every credential must fit.
 TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 7515 §2 base64url, the characters of a JWT's segments.
+JWT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # Query parameter names under which clients misplace keys, for every provider.
 COMMON_QUERY_NAMES: tuple[str, ...] = ("access_token", "api_key", "token")
 # What a server does with two credential header lines (credential.duplicates.policy).
@@ -171,7 +175,17 @@ class TokenShape:
             return re.compile(rf"{re.escape(self.prefix)}{seg}\.{seg}\.{seg}")
         if self.format == "hex":
             return re.compile(rf"{re.escape(self.prefix)}[0-9a-f]{{{self.length}}}")
-        return re.compile(rf"{re.escape(self.prefix)}[{self.alphabet}]{{{self.length}}}")
+        # Built from the checked characters, never by pasting the spec's class into a regex.
+        cls = "".join(re.escape(c) for c in self.chars())
+        return re.compile(rf"{re.escape(self.prefix)}[{cls}]{{{self.length}}}")
+
+    def chars(self) -> str:
+        """The characters a key is made of after its prefix (the alphabet's class, expanded)."""
+        if self.format == "jwt":
+            return JWT_CHARS
+        if self.format == "hex":
+            return "0123456789abcdef"
+        return alphabet_chars(self.alphabet or "A-Za-z0-9")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import jsonschema
 
-from specs import Response, Rule, thaw
+from specs import Response, Rule, spec_search, thaw
 
 from ._secret import Secret, leaks
 from ._transport import RawRequest, RawResponse
@@ -209,7 +209,7 @@ def headers_match_catalogue(obs: Observed) -> None:
     _need_app_answer(obs.response)
     for name, pattern in expected.headers.items():
         values = obs.response.header_all(name)
-        if not any(re.search(pattern, v) for v in values):
+        if not any(spec_search(pattern, v) for v in values):
             got = f"{name}: {excerpt(', '.join(values), 80)}" if values else f"no {name} header"
             raise CheckFailed("headers_match_catalogue", expected.rule, f"{name} matching {pattern}", got)
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mocks import Head, KeyStore, Redactor, compile_plan, decide
-from mocks._keys import EXPIRED_EXP, expand_alphabet
+from mocks._keys import EXPIRED_EXP
 from specs import FAILURE_CLASSES, ProviderSpec
 from test_mock_wire import IDS, SPECS
 
@@ -174,14 +174,6 @@ def test_lookup_is_exact_and_reprs_hide_keys() -> None:
     assert store.lookup(key.secret) is key
     assert store.lookup(key.secret[:-1]) is None and store.lookup(key.secret.upper()) is None
     assert key.value not in repr(key) and key.value not in repr(list(store))
-
-
-def test_expand_alphabet() -> None:
-    """Character-class bodies expand to their characters; a reversed range is an error."""
-    assert expand_alphabet("0-9a-f") == "0123456789abcdef"
-    assert expand_alphabet(r"A-C\-_") == "ABC-_"
-    with pytest.raises(ValueError, match="bad range"):
-        expand_alphabet("z-a")
 
 
 def test_login_is_checked_both_ways() -> None:

@@ -205,12 +205,14 @@ def test_the_environment_variable_turns_the_cache_off(spec_copy: Path, checks: l
     assert checks == ["cloro.yaml"] * 3, "an existing entry is not read either"
 
 
-def test_a_spec_holding_data_marshal_cannot_store_is_loaded_uncached(spec_copy: Path, checks: list[str]) -> None:
-    """A YAML timestamp becomes a datetime.date: the spec is valid, just not cacheable."""
+def test_a_spec_holding_non_json_data_is_refused_and_not_cached(spec_copy: Path, checks: list[str]) -> None:
+    """A YAML timestamp is not JSON (the mock could not send it): refused each time, never cached."""
     text = CLORO.read_text(encoding="utf-8")
     old = 'result: {model: CHATGPT, text: "mock answer to: Your prompt here"}'
     assert text.count(old) == 1
     spec_copy.write_text(text.replace(old, "result: {model: CHATGPT, day: 2024-01-01}"), encoding="utf-8")
-    assert load_spec(spec_copy) == load_spec(spec_copy)
+    for _ in range(2):
+        with pytest.raises(SpecError, match=r"probe\.success\.body\.result\.day \(line \d+\): a date or time"):
+            load_spec(spec_copy)
     assert checks == ["cloro.yaml", "cloro.yaml"]
     assert not _cache.entry_path(spec_copy).exists()

@@ -1,0 +1,103 @@
+"""Lint: every spec string that reaches the wire, a regex engine or a file name fits its grammar.
+
+The JSON Schema says a field is a string; these rules say which strings a server can actually send
+or a client carry: header names and values (RFC 9110 §5), paths (RFC 3986 §3.3), media types
+(RFC 9110 §8.3.1), base URLs, key alphabets (token68), regexes RE2 compiles, plain file names.
+A spec that passes here cannot make the mock send a broken answer or hang on a pattern.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from . import _grammar as g
+from ._headers import header_example
+from ._model import TEMPLATE_VARIABLE
+from ._regex import SpecRegexError, spec_regex
+
+Problems = list[tuple[list[Any], str]]
+
+
+def responses(raw: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    """Every response the spec describes, with its YAML path: failures and variants, success, exchange."""
+    for klass, d in raw.get("failures", {}).items():
+        yield ["failures", klass], d
+        for vname, v in (d.get("variants") or {}).items():
+            yield ["failures", klass, "variants", vname], v
+    yield ["probe", "success"], raw["probe"]["success"]
+    if raw.get("exchange"):
+        yield ["exchange", "failure"], raw["exchange"]["failure"]
+    if raw.get("not_found"):
+        yield ["not_found"], raw["not_found"]
+
+
+def lint(raw: dict[str, Any]) -> Problems:
+    """(yaml path, problem) for every string of the spec outside its grammar."""
+    problems: Problems = []
+
+    def check(where: list[Any], problem: str | None) -> None:
+        if problem:
+            problems.append((where, problem))
+
+    cred = raw["credential"]
+    check(["credential", "header"], g.field_name_problem(cred["header"]))
+    why = g.reserved_header(cred["header"])
+    if why:
+        check(["credential", "header"], f"{cred['header']!r} cannot carry a credential: {why}")
+    if cred.get("challenge"):
+        check(["credential", "challenge", "value"], g.field_value_problem(cred["challenge"]["value"]))
+    token = cred["token"]
+    if token.get("alphabet") is not None:
+        try:
+            g.alphabet_chars(token["alphabet"])
+        except ValueError as exc:
+            problems.append((["credential", "token", "alphabet"], f"{token['alphabet']!r}: {exc}"))
+
+    for part in ("probe", "exchange"):
+        d = raw.get(part)
+        if not d:
+            continue
+        check([part, "path"], g.path_problem(d["path"]))
+        if d.get("content_type") is not None:
+            check([part, "content_type"], g.media_type_problem(d["content_type"]))
+
+    for i, route in enumerate(raw.get("routes") or ()):
+        # A template's {name} variables stand for one segment; the rest is a plain path.
+        check(["routes", i, "path"], g.path_problem(TEMPLATE_VARIABLE.sub("x", route["path"])))
+        for part in ("success", "request"):
+            ctype = (route.get(part) or {}).get("content_type")
+            if ctype is not None:
+                check(["routes", i, part, "content_type"], g.media_type_problem(ctype))
+    if raw.get("exchange") and raw["exchange"]["path"] == raw["probe"]["path"]:
+        problems.append((["exchange", "path"], "the exchange and the probe need paths of their own"))
+    check(["docs"], g.url_problem(raw["docs"]))
+    for name, url in raw["targets"].items():
+        if url is not None:
+            check(["targets", name], g.origin_problem(url))
+    if raw.get("seed") is not None:
+        check(["seed"], g.file_name_problem(raw["seed"]))
+
+    scheme = cred.get("scheme")
+    challenge = (cred.get("challenge") or {}).get("value")
+    window = (raw.get("rate_limit") or {}).get("window_seconds")
+    for where, d in responses(raw):
+        for name, pattern in (d.get("headers") or {}).items():
+            at = where + ["headers", name]
+            bad = g.field_name_problem(name) or (f"{name!r} is set by the HTTP layer: {g.reserved_header(name)}" if g.reserved_header(name) else None)
+            if bad:
+                problems.append((at, bad))
+                continue
+            bad = g.pattern_problem(pattern)
+            if bad is None:
+                try:
+                    spec_regex(pattern)
+                except SpecRegexError as exc:
+                    bad = f"not a regular expression RE2 runs: {exc}"
+            if bad is None:
+                value = header_example(name, pattern, challenge, scheme, window)
+                if value is None:
+                    bad = (f"the mock cannot produce a {name} value matching {pattern!r}: "
+                           "give an anchored literal such as '^Bearer$'")
+                elif g.field_value_problem(value):
+                    bad = f"the value {value!r} the mock would send {g.field_value_problem(value)}"
+            check(at, bad)
+    return problems
