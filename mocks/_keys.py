@@ -213,6 +213,11 @@ class KeyStore:
         return key
 
     @property
+    def serial(self) -> int:
+        """How many keys this store has minted so far (it only grows)."""
+        return self._serial
+
+    @property
     def states(self) -> tuple[str, ...]:
         """The key states this provider has (valid always; limited is a scope set, not a state)."""
         return tuple(s for s in self.spec.keys.states if s in STATES)
@@ -294,11 +299,13 @@ class KeyStore:
             out["binding"] = self.binding_value
         return out
 
-    def secrets(self) -> list[tuple[str, str]]:
-        """Every secret ever known (keys, retired keys, the password) with its journal label."""
-        out = [(k.value, f"key:{k.id}") for k in [*self._keys.values(), *self._retired]]
+    def secrets(self) -> list[tuple[str, str, str]]:
+        """Every secret ever known (keys, retired keys, the password): value, journal label, and the
+        public prefix the redaction leaves readable (the spec's `credential.token.prefix`)."""
+        prefix = self.spec.credential.token.prefix
+        out = [(k.value, f"key:{k.id}", prefix) for k in [*self._keys.values(), *self._retired]]
         if self.password:
-            out.append((self.password, "password"))
+            out.append((self.password, "password", ""))
         return out
 
     def reset(self) -> None:

@@ -3,6 +3,7 @@ from ._grammar import alphabet_chars
 from ._headers import header_example
 from ._regex import SpecRegexError, spec_regex, spec_search
 from ._loader import SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, get_spec, load_all, load_spec, spec_paths
+from ._redaction import MIN_RUN, Redaction, fold
 from ._model import (
     COMMON_QUERY_NAMES,
     FAILURE_CLASSES,
@@ -38,4 +39,5 @@ __all__ = [
     "ProviderSpec", "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
     "load_all", "load_spec", "openapi_document", "spec_paths", "thaw", "weaker",
     "alphabet_chars", "header_example", "SpecRegexError", "spec_regex", "spec_search",
+    "MIN_RUN", "Redaction", "fold",
 ]

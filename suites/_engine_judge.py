@@ -114,7 +114,7 @@ class Judge:
             for run in TOKEN_RUN.findall(text):
                 if run.lower() == scheme or len(run) > MAX_PRESENTED:
                     continue
-                secret = Secret(run, self.spec.env(PRESENTED_LABEL))
+                secret = Secret(run, self.spec.env(PRESENTED_LABEL), self.spec.credential.token.prefix)
                 if not leaks(self._catalogue_text, secret):
                     out.append(secret)
         return tuple(out)

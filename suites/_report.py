@@ -174,8 +174,9 @@ class Report:
         """The page redacted, each placeholder the pass puts in HTML-escaped (a bare `<CLORO_API_KEY>`
         would be parsed as a tag and vanish from the page)."""
         page = self._redact(page)
-        for placeholder in {s.placeholder() for s in self._secrets}:
-            page = page.replace(placeholder, html.escape(placeholder))
+        for label in {s.label for s in self._secrets}:
+            for placeholder in (f"<{label}>", f"<{label}:partial>"):
+                page = page.replace(placeholder, html.escape(placeholder))
         return page
 
     def _redact(self, text: str) -> str:

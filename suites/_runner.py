@@ -42,7 +42,8 @@ class _Context:
 
     def fabricated(self, name: str, value: str) -> Secret:
         """A value the case made or received (a never-issued key, an exchanged token), as a Secret."""
-        secret = Secret(value, self.target.spec.env(name))
+        spec = self.target.spec
+        secret = Secret(value, spec.env(name), spec.credential.token.prefix)
         self.extra.append(secret)
         return secret
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Iterable
 
+from specs import MIN_RUN, Redaction
+
 FILTERED = "[Filtered]"
-# A slice of a secret this long is treated as the secret itself (echo and leak checks).
-MIN_LEAK = 6
+# A slice of a secret this long is treated as the secret itself (echo and leak checks, redaction).
+MIN_LEAK = MIN_RUN
 
 
 class Secret:
@@ -15,13 +18,16 @@ class Secret:
     Not comparable with ==, so it can never be an assert operand whose value pytest prints.
     """
 
-    __slots__ = ("_value", "label")
+    __slots__ = ("_value", "label", "public")
 
-    def __init__(self, value: str, label: str = "key"):
+    def __init__(self, value: str, label: str = "key", public: str = ""):
         if not isinstance(value, str) or not value:
             raise ValueError("a secret is a non-empty string")
         self._value = value
         self.label = label
+        # The documented prefix (`credential.token.prefix`) the key starts with: it names the kind
+        # of key, is not secret, and redaction leaves it readable.
+        self.public = public
 
     def reveal(self) -> str:
         """The key itself: only for building the request bytes."""
@@ -52,50 +58,27 @@ class Secret:
         raise TypeError("a Secret is not picklable")
 
 
+def _entry(secret: Secret) -> tuple[str, str, str]:
+    return (secret.reveal(), secret.label, secret.public)
+
+
+@lru_cache(maxsize=64)
+def _rule(entries: tuple[tuple[str, str, str], ...]) -> Redaction:
+    """The redaction rule over these secrets (kept: a run redacts with the same few sets again and again)."""
+    return Redaction(entries)
+
+
 def redact(data: bytes | str, secrets: Iterable[Secret]) -> str:
-    """Text with every secret (and every slice of it of MIN_LEAK+ chars at its ends) replaced by
-    its placeholder."""
+    """Text with every form of every secret replaced by its placeholder: specs' one rule
+    (specs/_redaction.py): `<CLORO_API_KEY>` for the key, `<CLORO_API_KEY:partial>` for any other
+    form of it (case-flipped, truncated, percent- or base64-encoded); documented prefixes kept."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    for s in sorted(secrets, key=lambda s: -len(s.reveal())):
-        value = s.reveal()
-        text = text.replace(value, s.placeholder())
-    for s in secrets:
-        value = s.reveal()
-        if len(value) < MIN_LEAK:
-            continue
-        # Any window of MIN_LEAK chars of the key that survived (a truncated or mutated key).
-        for i in range(len(value) - MIN_LEAK + 1):
-            window = value[i : i + MIN_LEAK]
-            if window in text:
-                text = _redact_runs(text, value, s.placeholder())
-                break
-    return text
-
-
-def _redact_runs(text: str, value: str, placeholder: str) -> str:
-    """Replace every maximal run of text that is a substring of value (MIN_LEAK+ long)."""
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        best = 0
-        for j in range(min(n, i + len(value)), i + MIN_LEAK - 1, -1):
-            if text[i:j] in value:
-                best = j - i
-                break
-        if best >= MIN_LEAK:
-            out.append(placeholder)
-            i += best
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    entries = tuple(sorted({_entry(s) for s in secrets}))
+    return _rule(entries)(text) if entries else text
 
 
 def leaks(data: bytes | str, secret: Secret) -> bool:
-    """True when data holds the secret or any MIN_LEAK-char slice of it."""
+    """True when data holds any form of the secret that redaction replaces (a slice of MIN_LEAK+
+    characters of its secret part, in any case, plain, percent- or base64-encoded)."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    value = secret.reveal()
-    if len(value) < MIN_LEAK:
-        return value in text
-    return any(value[i : i + MIN_LEAK] in text for i in range(len(value) - MIN_LEAK + 1))
+    return _rule((_entry(secret),)).leaks(text)

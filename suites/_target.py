@@ -51,6 +51,12 @@ NOT_SECRET = ("binding",)
 IDENTIFIERS = ("username",)
 
 
+def secret(spec: ProviderSpec, state: str, value: str) -> Secret:
+    """A credential of a state as a Secret: labelled by its variable, a key's documented prefix public."""
+    public = "" if state in ("username", "password") else spec.credential.token.prefix
+    return Secret(value, label(spec, state), public)
+
+
 def label(spec: ProviderSpec, state: str) -> str:
     """The placeholder name of a credential: its environment variable (`CLORO_EXPIRED_KEY`)."""
     return spec.env(ENV_SUFFIX.get(state, f"{state.upper()}_KEY"))
@@ -124,13 +130,13 @@ def live_target(spec: ProviderSpec, environ: Mapping[str, str], base_url: str | 
             continue
         value = environ.get(spec.env(suffix), "")
         if value.strip():
-            creds[state] = Secret(value.strip(), label(spec, state))
+            creds[state] = secret(spec, state, value.strip())
     unavailable = None if "valid" in creds else f"{spec.id}: {spec.env('API_KEY')} is not set"
     return Target(spec, url, LIVE, MappingProxyType(creds), unavailable=unavailable)
 
 
 def mock_target(spec: ProviderSpec, base_url: str, keys: Mapping[str, str]) -> Target:
     """A mock target from the keys its admin API (or its `serve` line) reports."""
-    creds = {s: Secret(v, label(spec, s)) for s, v in keys.items() if s not in NOT_SECRET and v}
+    creds = {s: secret(spec, s, v) for s, v in keys.items() if s not in NOT_SECRET and v}
     binding = keys.get("binding")
     return Target(spec, check_base_url(base_url), MOCK, MappingProxyType(creds), binding, MockAdmin(base_url))

@@ -188,7 +188,7 @@ def test_redaction_of_keys_minted_later_and_retired(running: Any) -> None:
     entries = server.entries()
     assert minted["key"] not in repr(entries) and f"<key:{minted['id']}>" in repr(entries)
     retired = server.call(lambda s: (s.store.reset(), s.store.secrets())[1])
-    assert (minted["key"], f"key:{minted['id']}") in retired
+    assert (minted["key"], f"key:{minted['id']}", spec.credential.token.prefix) in retired
 
 
 def test_journal_is_bounded() -> None:

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from mocks import Head, Journal, KeyStore, MockServer, Redactor, compile_plan, decide
-from mocks import _journal, _redact
+from mocks import _journal
+from specs import _redaction
 from test_mock_wire import IDS, SPECS, admin, probe_request
 
 
@@ -170,7 +171,7 @@ def test_shared_work_gives_the_entries_one_by_one_would() -> None:
 # -- the redactor's memo changes nothing but the time ------------------------------------------------
 def test_redactor_memo_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Texts seen again are redacted as the first time; the memo stops growing at its limit."""
-    monkeypatch.setattr(_redact, "MEMO_LIMIT", 50)
+    monkeypatch.setattr(_redaction, "MEMO_LIMIT", 50)
     secrets = [("sk_live_abcdefghijklmnop", "key:k1"), ("Zx9Yw8Vu7Ts6", "key:k2")]
     rng = random.Random(3)
     texts = [rng.choice(["Bearer ", "", "x="]) + rng.choice([s for s, _ in secrets] + ["plain", "sk_live_abcdef"])
