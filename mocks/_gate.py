@@ -27,8 +27,9 @@ from aiohttp import web
 
 from specs import ProviderSpec, SpecError, get_spec, load_all
 
-from ._app import ADMIN_HEADER, build_app
-from ._redact import Redactor
+from ._app import ADMIN_HEADER, MOCK, build_app
+from ._keys import KeyStore
+from ._redact import GrowingRedactor, Redactor
 from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
 from ._serve import start
@@ -62,14 +63,17 @@ class GateError(Exception):
 NOT_SECRET = ("binding",)
 
 
-def redactor(keys: Mapping[str, str], admin_secret: str | None = None) -> Redactor:
+def redactor(keys: Mapping[str, str], admin_secret: str | None = None, *, spec: ProviderSpec | None = None,
+             store: KeyStore | None = None) -> Redactor:
     """The mock's own redactor over every secret the client was given or could find (and the
-    run's admin secret, which nothing should ever print)."""
-    found = [(v, k if k in ("username", "password") else f"key:{k}") for k, v in keys.items()
+    run's admin secret, which nothing should ever print); with the mock's key store, also every
+    key minted during the run. A key's documented prefix (`credential.token.prefix`) stays readable."""
+    prefix = spec.credential.token.prefix if spec is not None else ""
+    found = [(v, k, "") if k in ("username", "password") else (v, f"key:{k}", prefix) for k, v in keys.items()
              if k not in NOT_SECRET and isinstance(v, str) and v]
     if admin_secret:
-        found.append((admin_secret, "admin_secret"))
-    return Redactor(found)
+        found.append((admin_secret, "admin_secret", ""))
+    return Redactor(found) if store is None else GrowingRedactor(store, found)
 
 
 def _redact_json(value: Any, redact: Redactor) -> Any:
@@ -288,7 +292,7 @@ async def gate(spec: ProviderSpec, command: Sequence[str], *, tls: bool = False,
     started = time.monotonic()
     mock = await start_mock(spec, tls=tls, scenario=scenario, seed=seed)
     try:
-        redact = redactor(mock.keys, mock.admin_secret)
+        redact = redactor(mock.keys, mock.admin_secret, spec=spec, store=mock.runner.app[MOCK].store)
         client_exit, problem = await run_client(
             command, client_env(spec, mock, os.environ if env is None else env), timeout, out, err, redact)
         kept, dropped = await mock.journal()

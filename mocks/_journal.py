@@ -199,12 +199,8 @@ def _credential(plan: Plan, redact: Redactor, head: Head, query: list[tuple[str,
 
 
 def _body(redact: Redactor, body: bytes) -> str:
-    text = redact(_text(body))
-    decoded = unquote_plus(text)
-    # A key percent-encoded in a form body survives the first pass; redact the decoded form then.
-    if decoded != text and redact.labels(decoded):
-        text = redact(decoded)
-    return text
+    # The rule searches percent-encoded text decoded (a key in a form body, or in the path).
+    return redact(_text(body))
 
 
 # What refused a request before any route judged it, kept in an entry's fault slot: an admin call

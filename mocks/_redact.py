@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from specs import Redaction
+from specs._redaction import Run
 
 from ._keys import KeyStore
 
@@ -13,28 +14,19 @@ class Redactor(Redaction):
     """Replaces every form of every known secret by its label (the rule of specs/_redaction.py)."""
 
 
-class GrowingRedactor:
+class GrowingRedactor(Redactor):
     """A redactor over a key store that also knows the keys minted after it was made (the store
     grows: a gated client may mint keys through the admin API while its output is redacted)."""
 
     def __init__(self, store: KeyStore, extra: Iterable[tuple[str, ...]] = ()):
+        super().__init__(extra)
         self._store = store
         self._minted = -1
-        self._redactor = Redactor(extra)
 
-    def _refresh(self) -> None:
+    def _done(self, text: str) -> tuple[list[Run], str]:
         # The store's serial counts every key it minted: unchanged, no secret is new.
         if self._store.serial != self._minted:
             self._minted = self._store.serial
             for entry in self._store.secrets():
-                self._redactor.add(*entry)
-
-    def __call__(self, text: str) -> str:
-        """The text redacted with every secret the store knows now."""
-        self._refresh()
-        return self._redactor(text)
-
-    def labels(self, text: str) -> set[str]:
-        """The labels of the secrets found in a text."""
-        self._refresh()
-        return self._redactor.labels(text)
+                self.add(*entry)
+        return super()._done(text)

@@ -28,6 +28,7 @@ import pytest
 
 from specs import ProviderSpec, SpecError, get_spec
 
+from ._app import MOCK
 from ._gate import RunningMock, client_env, format_violations, redactor, start_mock
 from ._rules import Context, Violation, judge
 
@@ -129,7 +130,8 @@ class MockHandle:
         """Fail the test with the violations table when any rule is broken."""
         found = self.violations()
         if found:
-            text = redactor(self.running.keys, self.running.admin_secret)(format_violations(found))
+            running = self.running
+            text = redactor(running.keys, running.admin_secret, spec=running.spec, store=running.runner.app[MOCK].store)(format_violations(found))
             pytest.fail(f"authconform: {len(found)} rule(s) broken by the client\n{text}", pytrace=False)
 
 
