@@ -11,7 +11,8 @@ A key is replaced in every form the project derives from it, and nothing else is
   longer token, are all caught by one mechanism: no list of mutations to keep in step.
 - Percent-encoded text (`%XX`, a key in a URL path or query, in a form body, or every byte
   encoded) is searched decoded, and the base64/base64url text of the secret part at each byte
-  alignment is a form of it too (Basic credentials, a re-encoded token).
+  alignment is a form of it too (Basic credentials, a re-encoded token), from BASE64_RUN
+  characters (6 bytes) on.
 - Text shorter than MIN_RUN is never replaced for matching part of a key: six characters of a
   random key are about 31 bits, while shorter runs turn up in ordinary words and ids (a key
   `fastapi-eval-token-...` must not turn the provider id `fastapi` into a placeholder). A secret
@@ -27,6 +28,10 @@ from typing import Iterable, NamedTuple
 
 # The shortest run of a key's secret part that is taken for the key (see the module docstring).
 MIN_RUN = 6
+# The shortest run of a secret's base64 text taken for it: 6 bytes, as MIN_RUN characters are.
+BASE64_RUN = 8
+# Marks a MIN_RUN-gram that is only the start of a base64 run (look BASE64_RUN characters on).
+_BASE64 = "\0base64"
 # Texts remembered with their redaction: the same header lines and bodies repeat thousands of times.
 MEMO_LIMIT = 65_536
 # ASCII case and the two base64 alphabets folded together; one character for one, so offsets hold.
@@ -93,6 +98,7 @@ class Redaction:
 
     def __init__(self, secrets: Iterable[Entry | tuple[str, ...]] = ()):
         self._grams: dict[str, str] = {}
+        self._base64: dict[str, str] = {}
         self._whole: dict[str, str] = {}
         self._short: list[tuple[re.Pattern[str], str]] = []
         self._memo: dict[str, tuple[list[Run], str]] = {}
@@ -117,10 +123,18 @@ class Redaction:
             self._whole.setdefault(part, label)
             return
         self._whole.setdefault(part, label)
-        for form in (part, *base64_forms(part)):
+        low = fold(part)
+        for i in range(len(low) - MIN_RUN + 1):
+            gram = low[i : i + MIN_RUN]
+            if self._grams.get(gram, _BASE64) is _BASE64:
+                self._grams[gram] = label
+        # Base64 text carries 6 bits a character: a run of it stands for the key from BASE64_RUN
+        # characters (6 bytes) on; its first MIN_RUN characters only mark where to look further.
+        for form in base64_forms(part):
             low = fold(form)
-            for i in range(len(low) - MIN_RUN + 1):
-                self._grams.setdefault(low[i : i + MIN_RUN], label)
+            for i in range(len(low) - BASE64_RUN + 1):
+                self._base64.setdefault(low[i : i + BASE64_RUN], label)
+                self._grams.setdefault(low[i : i + MIN_RUN], _BASE64)
 
     def runs(self, text: str) -> list[Run]:
         """The secret runs of a text: (start, end, label), in order, not overlapping."""
@@ -164,11 +178,17 @@ class Redaction:
                 label = grams.get(low[i : i + MIN_RUN])
                 if label is None:
                     continue
+                end = i + MIN_RUN
+                if label is _BASE64:
+                    label = self._base64.get(low[i : i + BASE64_RUN])
+                    if label is None:
+                        continue
+                    end = i + BASE64_RUN
                 if runs and i <= runs[-1][1]:
-                    a, _, first = runs[-1]
-                    runs[-1] = (a, i + MIN_RUN, first)
+                    a, b, first = runs[-1]
+                    runs[-1] = (a, max(b, end), first)
                 else:
-                    runs.append((i, i + MIN_RUN, label))
+                    runs.append((i, end, label))
         if self._short:
             taken = [(a, b) for a, b, _ in runs]
             extra = [(m.start(), m.end(), label) for pattern, label in self._short for m in pattern.finditer(view)]

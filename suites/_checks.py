@@ -16,7 +16,7 @@ import jsonschema
 
 from specs import Response, Rule, spec_search, thaw
 
-from ._secret import Secret, leaks
+from ._secret import Secret, echoes
 from ._transport import RawRequest, RawResponse
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def no_credential_echo(obs: Observed) -> None:
         raise NotApplicable("no response")
     heads = "\n".join(f"{n}: {v}" for n, v in resp.headers)
     for secret in obs.presented:
-        where = [w for w, text in (("body", resp.body), ("headers", heads)) if leaks(text, secret)]
+        where = [w for w, text in (("body", resp.body), ("headers", heads)) if echoes(text, secret)]
         if where:
             raise CheckFailed(
                 "no_credential_echo",

@@ -23,7 +23,7 @@ from ._engine_oracle import Outcome, View, body_names, decide, header_values, qu
 from ._engine_template import Context, render_parts
 from ._result import CheckResult
 from ._runner import _failed, _judge
-from ._secret import Secret, leaks
+from ._secret import Secret, echoes
 from ._strategies import Generated
 from ._target import Target
 from ._transport import RawRequest, RawResponse
@@ -109,13 +109,18 @@ class Judge:
         header (for the echo check): a never-issued or mutated token is a credential too."""
         out = list(self.keys.values())
         scheme = self.spec.credential.scheme.lower()
+        # A slice the request also carries outside the credential (`application/json`) is no
+        # evidence that the server echoed the credential when the answer holds it too.
+        name = self.spec.credential.header.lower().encode()
+        elsewhere = self._catalogue_text + "\n" + "\n".join(
+            v.decode("utf-8", "replace") for n, v in request.headers if n.lower() != name)
         for value in header_values(self.spec, request.headers):
             text = value.decode("utf-8", "surrogateescape")
             for run in TOKEN_RUN.findall(text):
                 if run.lower() == scheme or len(run) > MAX_PRESENTED:
                     continue
                 secret = Secret(run, self.spec.env(PRESENTED_LABEL), self.spec.credential.token.prefix)
-                if not leaks(self._catalogue_text, secret):
+                if not echoes(elsewhere, secret):
                     out.append(secret)
         return tuple(out)
 
