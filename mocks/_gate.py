@@ -4,7 +4,8 @@
 with --tls, a CA bundle) in its environment, and judges the journal with mocks/_rules.py: one line
 in any CI job gates a client library, whatever its language.
 Exit status: 0 pass; 1 a rule broken; 2 bad usage; 3 the client command failed (or did not start,
-or timed out). A table of violations goes to stderr; JSON and JUnit XML under --report.
+or timed out); 128+N the gate got signal N (it still judges and reports what it has). A table of
+violations goes to stderr; JSON and JUnit XML under --report.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +30,7 @@ from specs import ProviderSpec, SpecError, get_spec, load_all
 
 from ._app import ADMIN_HEADER, MOCK, build_app
 from ._keys import KeyStore
+from ._protocol import unused_connections
 from ._redact import GrowingRedactor, Redactor
 from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
@@ -43,8 +45,16 @@ EXIT_PASS, EXIT_BROKEN, EXIT_USAGE, EXIT_CLIENT = 0, 1, 2, 3
 DEFAULT_TIMEOUT = 600.0
 KILL_GRACE = 5.0
 ADMIN_TIMEOUT = 10.0
-# A line of client output longer than this is passed on in pieces (still redacted per piece).
-LINE_LIMIT = 1 << 20
+# The client's output is read in pieces of this size and passed on as bytes (see StreamRedactor).
+READ_CHUNK = 64 * 1024
+# Output held back waiting for the end of its line is let out after this long without new output.
+IDLE_FLUSH = 0.5
+# An unfinished line is never held longer than this, whatever it holds.
+MAX_HELD = 1 << 20
+# The output redactor remembers what it redacted; it is renewed after this much output.
+REDACTOR_RENEW = 64 << 20
+# Once CMD has exited and its process group is stopped, its output is drained for at most this long.
+DRAIN_SECONDS = 2.0
 # The gate judges every request of a client's run, so its mock keeps a journal far larger than
 # `serve`'s default; a run that still overflows it is told so on the summary line.
 GATE_JOURNAL_ENTRIES = 1_000_000
@@ -180,64 +190,206 @@ def client_env(spec: ProviderSpec, mock: RunningMock, base: Mapping[str, str]) -
 # --- the client command ---------------------------------------------------------------------------
 
 
-async def _pump(stream: asyncio.StreamReader | None, sink: BinaryIO, redact: Redactor) -> None:
-    """Copy the client's output to ours line by line, key material redacted."""
+class StreamRedactor:
+    """A byte stream redacted piece by piece, losslessly: bytes in, bytes out.
+
+    Bytes are decoded with surrogateescape (any byte sequence survives the round trip, non-UTF-8
+    included), redacted with the mock's redactor, encoded back. A piece ends at a newline (no key
+    form spans one) or, in a long line, at a point where redacting the two sides apart gives what
+    redacting them together gives: a key arriving in two reads is still caught whole. The tail after
+    the cut (at most `window` bytes, or a line not finished) waits for more.
+    """
+
+    def __init__(self, make: Callable[[], Callable[[str], str]], longest: int):
+        self._make = make
+        self._redact = make()
+        self._seen = 0
+        self._pending = b""
+        # The redaction of a secret covers at most a few times its length (encoded forms): hold back
+        # that much of an unfinished line, and look that far either side of a cut.
+        self.window = max(256, 8 * longest + 64)
+
+    def _r(self, data: bytes) -> bytes:
+        return self._redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+    def _clean(self, buf: bytes, cut: int) -> bool:
+        lo, hi = max(0, cut - self.window), min(len(buf), cut + self.window)
+        return self._r(buf[lo:cut]) + self._r(buf[cut:hi]) == self._r(buf[lo:hi])
+
+    def _cut(self, buf: bytes) -> int:
+        """Where the bytes held can be cut (0: keep holding them)."""
+        nl = buf.rfind(b"\n")
+        if nl >= 0 and len(buf) - nl - 1 <= self.window:
+            return nl + 1
+        cut = len(buf) - self.window
+        step = max(1, self.window // 4)
+        for _ in range(8):  # a bounded search back for a clean cut
+            if cut <= 0:
+                break
+            if self._clean(buf, cut):
+                return cut
+            cut -= step
+        # A line that is secrets back to back for 3 windows: cut it anyway once it is long (the
+        # redactor still replaces each piece of 6+ characters), never hold the stream unbounded.
+        return len(buf) - self.window if len(buf) > MAX_HELD else max(nl + 1, 0)
+
+    def feed(self, data: bytes) -> bytes:
+        """Take bytes read; the redacted bytes that can go out now."""
+        buf = self._pending + data
+        cut = self._cut(buf)
+        self._pending = buf[cut:]
+        return self._out(buf[:cut])
+
+    def flush(self) -> bytes:
+        """Everything still held, redacted (end of stream, or the client went quiet)."""
+        buf, self._pending = self._pending, b""
+        return self._out(buf)
+
+    def _out(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        self._seen += len(data)
+        if self._seen > REDACTOR_RENEW:  # the redactor remembers texts it saw: bound that memory
+            self._redact, self._seen = self._make(), len(data)
+        return self._r(data)
+
+
+async def _pump(stream: asyncio.StreamReader | None, sink: BinaryIO, redact: StreamRedactor) -> None:
+    """Copy the client's output to ours as it comes, bytes for bytes, key material redacted."""
     if stream is None:
         return
-    while True:
-        try:
-            line = await stream.readline()
-        except ValueError:  # a line past LINE_LIMIT: pass on what is buffered
-            line = await stream.read(LINE_LIMIT)
-        if not line:
-            return
-        sink.write(redact(line.decode("utf-8", "replace")).encode("utf-8"))
-        sink.flush()
-
-
-def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
-    """Signal the client's process group (it is its own session leader: we started it so)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-async def run_client(command: Sequence[str], env: Mapping[str, str], timeout: float,
-                     out: BinaryIO, err: BinaryIO, redact: Redactor) -> tuple[int, str | None]:
-    """Run CMD to completion (bounded by timeout); its exit status and why it failed, if it did."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *command, env=dict(env), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=LINE_LIMIT,
-        )
-    except FileNotFoundError:
-        return 127, f"cannot run `{command[0]}`: command not found"
-    except PermissionError:
-        return 126, f"cannot run `{command[0]}`: permission denied"
-    except OSError as exc:
-        return 126, f"cannot run `{command[0]}`: {exc.strerror or exc}"
-    pumps = asyncio.gather(_pump(proc.stdout, out, redact), _pump(proc.stderr, err, redact))
-    problem = None
-    try:
-        await asyncio.wait_for(proc.wait(), timeout)
-    except asyncio.TimeoutError:
-        problem = f"timed out after {timeout:g} s"
-    finally:
-        if proc.returncode is None:
-            _signal_group(proc, signal.SIGTERM)
+        while True:
             try:
-                await asyncio.wait_for(proc.wait(), KILL_GRACE)
-            except asyncio.TimeoutError:
-                _signal_group(proc, signal.SIGKILL)
-                await proc.wait()
-        # Grandchildren that kept the pipes open would hold the pumps: bound the wait.
+                data = await asyncio.wait_for(stream.read(READ_CHUNK), IDLE_FLUSH)
+            except asyncio.TimeoutError:  # quiet for a while: let a prompt or partial line out
+                data = None
+            if data == b"":
+                return
+            out = redact.feed(data) if data is not None else redact.flush()
+            if out:
+                sink.write(out)
+                sink.flush()
+    finally:
+        rest = redact.flush()  # also when the drain is cut short: what was read goes out
+        if rest:
+            sink.write(rest)
+            sink.flush()
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Signal the client's process group (CMD leads a session of its own); False when none is left."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _ClientProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's subprocess protocol, telling when the process itself exited: `Process.wait()`
+    also waits for the pipes, which a background job of the client can hold open for ever."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop):
+        super().__init__(limit=limit, loop=loop)
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        """Note the exit, then let asyncio close the transport once the pipes are done."""
+        super().process_exited()
+        self.exited.set()
+
+
+@dataclass
+class ClientRun:
+    """How the client command ended: its status, and why the gate counts it as failed, if it does."""
+
+    exit: int
+    problem: str | None = None
+    timed_out: bool = False
+    stopped_by: int | None = None  # the signal that stopped the gate (SIGINT, SIGTERM)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group is still running. A killed background job whose parent has
+    gone is a zombie until init reaps it (some inits take seconds): zombies do not count."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return _signal_group(pgid, 0)
+    for name in entries:
+        if not name.isdigit():
+            continue
         try:
-            await asyncio.wait_for(pumps, KILL_GRACE)
-        except asyncio.TimeoutError:
-            _signal_group(proc, signal.SIGKILL)
-    code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
-    if problem is None and code < 0:
-        problem = f"killed by signal {-code}"
-    return code, problem
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+            return True
+    return False
+
+
+async def _stop(pgid: int, exited: asyncio.Event) -> None:
+    """SIGTERM the client's whole process group (CMD and its background jobs), SIGKILL what is left
+    after KILL_GRACE."""
+    if not _signal_group(pgid, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + KILL_GRACE
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(exited.wait(), KILL_GRACE)
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+
+
+async def run_client(command: Sequence[str], env: Mapping[str, str], timeout: float, out: BinaryIO, err: BinaryIO,
+                     redact: Callable[[], StreamRedactor], stop: asyncio.Event | None = None) -> ClientRun:
+    """Run CMD in a session of its own, its output passed through redacted, until it exits, the
+    timeout passes or `stop` is set; then stop its whole process group and drain its output (bounded)."""
+    loop = asyncio.get_running_loop()
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ClientProtocol(READ_CHUNK, loop), *command, env=dict(env), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    except FileNotFoundError:
+        return ClientRun(127, f"cannot run `{command[0]}`: command not found")
+    except PermissionError:
+        return ClientRun(126, f"cannot run `{command[0]}`: permission denied")
+    except OSError as exc:
+        return ClientRun(126, f"cannot run `{command[0]}`: {exc.strerror or exc}")
+    pgid = transport.get_pid()  # the session leader: its pid is the group's id
+    pumps = [asyncio.ensure_future(_pump(protocol.stdout, out, redact())),
+             asyncio.ensure_future(_pump(protocol.stderr, err, redact()))]
+    waits = [asyncio.ensure_future(protocol.exited.wait())]
+    if stop is not None:
+        waits.append(asyncio.ensure_future(stop.wait()))
+    run = ClientRun(0)
+    try:
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not protocol.exited.is_set():
+            if stop is not None and stop.is_set():
+                run.problem = "stopped: the gate got a stop signal"
+            else:
+                run.timed_out, run.problem = True, f"timed out after {timeout:g} s"
+    finally:
+        for w in waits:
+            w.cancel()
+        await _stop(pgid, protocol.exited)
+        # What the group wrote is read to the end; a process that left the group (setsid) and holds
+        # the pipes open does not hold the gate: the drain is bounded, then the pipes are closed.
+        _, pending = await asyncio.wait(pumps, timeout=DRAIN_SECONDS)
+        for p in pending:
+            p.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+        transport.close()
+    code = transport.get_returncode()
+    run.exit = code if code is not None else -signal.SIGKILL
+    if run.problem is None and run.exit < 0:
+        run.problem = f"killed by signal {-run.exit}"
+    return run
 
 
 # --- the verdict ----------------------------------------------------------------------------------
@@ -259,6 +411,14 @@ class GateResult:
     allowed: frozenset[str]
     seconds: float
     dropped: int = 0
+    timed_out: bool = False
+    # The signal (SIGINT, SIGTERM) that stopped the gate mid-run: what it had is still judged and
+    # reported, and the gate exits 128 + the signal's number.
+    stopped_by: int | None = None
+    # TLS connections of the client that never carried a request: the handshake failed (a client
+    # that does not trust the throwaway CA, or speaks plain HTTP to https://), or the client closed
+    # right after it (one that checks the certificate once the handshake is done, as wget does).
+    tls_refused: int = 0
 
     @property
     def broken(self) -> list[Violation]:
@@ -267,9 +427,11 @@ class GateResult:
 
     @property
     def exit_status(self) -> int:
-        """0 pass, 3 client failed, 1 any other rule broken."""
+        """128 + signal when stopped; 3 client failed or timed out; 1 any other rule broken; 0 pass."""
+        if self.stopped_by is not None:
+            return 128 + self.stopped_by
         broken = self.broken
-        if any(v.rule.id == "client.exit" for v in broken):
+        if self.timed_out or any(v.rule.id == "client.exit" for v in broken):
             return EXIT_CLIENT
         return EXIT_BROKEN if broken else EXIT_PASS
 
@@ -285,24 +447,41 @@ class GateResult:
 
 async def gate(spec: ProviderSpec, command: Sequence[str], *, tls: bool = False, scenario: str | None = None,
                timeout: float = DEFAULT_TIMEOUT, allow: Sequence[str] = (), env: Mapping[str, str] | None = None,
-               out: BinaryIO | None = None, err: BinaryIO | None = None, seed: str | None = None) -> GateResult:
-    """Start the mock, run the client against it, judge the journal; the result (nothing printed)."""
+               out: BinaryIO | None = None, err: BinaryIO | None = None, seed: str | None = None,
+               stop: asyncio.Event | None = None) -> GateResult:
+    """Start the mock, run the client against it, judge the journal; the result (nothing printed).
+    `stop` set mid-run (a signal): the client's group is stopped and what the mock saw is judged."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr.buffer
     started = time.monotonic()
     mock = await start_mock(spec, tls=tls, scenario=scenario, seed=seed)
     try:
-        redact = redactor(mock.keys, mock.admin_secret, spec=spec, store=mock.runner.app[MOCK].store)
-        client_exit, problem = await run_client(
-            command, client_env(spec, mock, os.environ if env is None else env), timeout, out, err, redact)
+        store = mock.runner.app[MOCK].store
+
+        def make() -> Redactor:  # the store grows: keys a client mints during the run are known too
+            return redactor(mock.keys, mock.admin_secret, spec=spec, store=store)
+
+        redact = make()
+        longest = max((len(v) for v in (*mock.keys.values(), mock.admin_secret) if isinstance(v, str)), default=0)
+        run = await run_client(command, client_env(spec, mock, os.environ if env is None else env), timeout, out, err,
+                               lambda: StreamRedactor(make, longest), stop)
         kept, dropped = await mock.journal()
         entries = _redact_json(kept, redact)
+        # The gate's own admin calls open connections too; each sends a request, so none is silent.
+        failed, silent = unused_connections(mock.runner) if tls else (0, 0)
+        tls_refused = failed + silent
     finally:
         await mock.close()
-    ctx = Context(base_url=mock.base_url, client_exit=client_exit, secrets=mock.keys)
+    ctx = Context(base_url=mock.base_url, client_exit=run.exit, secrets=mock.keys, client_problem=run.problem)
     violations = judge(spec, entries, ctx)
-    return GateResult(spec, mock.base_url, [redact(c) for c in command], tls, scenario, client_exit,
-                      problem, entries, violations, frozenset(allow), time.monotonic() - started, dropped)
+    stopped_by = _signal_seen(stop)
+    return GateResult(spec, mock.base_url, [redact(c) for c in command], tls, scenario, run.exit,
+                      run.problem, entries, violations, frozenset(allow), time.monotonic() - started, dropped,
+                      run.timed_out, stopped_by, tls_refused)
+
+
+def _signal_seen(stop: asyncio.Event | None) -> int | None:
+    return getattr(stop, "signum", None) if stop is not None and stop.is_set() else None
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -339,11 +518,33 @@ def table(result: GateResult) -> str:
     if result.dropped:
         head += (f"; the journal bound dropped the {result.dropped} oldest request(s), so only the last {n}"
                  " were judged")
-    if not result.violations:
-        return f"{head}\nauthconform gate {spec.id}: PASS (no rule broken of {len(rules_for(spec))})\n"
-    status = "PASS" if result.exit_status == EXIT_PASS else "FAIL"
-    return (f"{head}\n{format_violations(result.violations, result.allowed)}"
-            f"authconform gate {spec.id}: {status} ({len(result.broken)} violation(s) counted, exit {result.exit_status})\n")
+    if result.tls_refused:
+        bundle = spec.env("CA_BUNDLE")
+        head += (f"; {result.tls_refused} TLS connection(s) refused the handshake or closed right after it "
+                 f"without a request: the client does not trust the mock's throwaway CA (its bundle is ${bundle}, "
+                 f'also SSL_CERT_FILE, CURL_CA_BUNDLE, ...; wget needs --ca-certificate="${bundle}") or spoke plain '
+                 "HTTP to https://")
+    body = format_violations(result.violations, result.allowed) if result.violations else ""
+    return f"{head}\n{body}authconform gate {spec.id}: {verdict_line(result)}\n"
+
+
+def verdict_line(result: GateResult) -> str:
+    """The overall verdict and why the gate exits as it does (a row's verdict stays its own)."""
+    code, broken = result.exit_status, result.broken
+    if result.stopped_by is not None:
+        return (f"STOPPED (exit {code}: stopped by signal {result.stopped_by}; what the mock saw until then "
+                f"was judged: {len(broken)} violation(s))")
+    if code == EXIT_CLIENT:
+        return f"FAIL (exit {code}: the client command failed: {result.client_problem or f'exit {result.client_exit}'})"
+    if broken:
+        fails = sorted({v.rule.id for v in broken if v.verdict == "FAIL"})
+        lenient = sorted({v.rule.id for v in broken if v.verdict != "FAIL"})
+        parts = ([f"FAIL: {', '.join(fails)}"] if fails else []) + ([f"NON-STRICT: {', '.join(lenient)}"] if lenient else [])
+        word = "FAIL" if fails else "NON-STRICT"
+        return f"{word} (exit {code}: the gate fails on every broken rule not --allow'ed; {'; '.join(parts)})"
+    if result.violations:
+        return f"PASS ({len(result.violations)} violation(s), each allowed by --allow; exit 0)"
+    return f"PASS (no rule broken of {len(rules_for(result.spec))})"
 
 
 def report_json(result: GateResult) -> dict[str, Any]:
@@ -358,6 +559,9 @@ def report_json(result: GateResult) -> dict[str, Any]:
         "client_problem": result.client_problem,
         "exit_status": result.exit_status,
         "verdict": "PASS" if result.exit_status == EXIT_PASS else "FAIL",
+        "timed_out": result.timed_out,
+        "stopped_by_signal": result.stopped_by,
+        "tls_connections_refused": result.tls_refused,
         "seconds": round(result.seconds, 3),
         "requests": len(result.entries),
         "dropped": result.dropped,
@@ -426,8 +630,28 @@ def _options(parser: argparse.ArgumentParser) -> None:
                         help="report this rule but do not fail on it (repeatable)")
 
 
+def rules_help() -> str:
+    """The rule names --allow takes: those every provider has, then those only some have."""
+    try:
+        specs = sorted(load_all(), key=lambda sp: sp.id)
+    except (SpecError, OSError, ValueError) as exc:  # a broken spec must not break --help
+        return f"rules: (cannot list them: {str(exc).splitlines()[0]})"
+    per_spec = {sp.id: [r.id for r in rules_for(sp)] for sp in specs}
+    every = [rid for rid in next(iter(per_spec.values()), []) if all(rid in ids for ids in per_spec.values())]
+    some: dict[str, list[str]] = {}
+    for pid, ids in per_spec.items():
+        for rid in ids:
+            if rid not in every:
+                some.setdefault(rid, []).append(pid)
+    extra = "; ".join(f"{rid} ({', '.join(pids)})" for rid, pids in some.items())
+    return (f"rules (for --allow RULE): {', '.join(every)}" + (f"; only some providers: {extra}" if extra else "")
+            + ". Exit status: 0 pass, 1 a rule broken, 2 usage, 3 the client failed or timed out, "
+              "128+N stopped by signal N (130 for SIGINT; the report is still written).")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `gate` subcommand's arguments: `ID [options] -- CMD [ARGS...]`."""
+    parser.epilog = rules_help()
     _options(parser)
     # One REMAINDER for `ID [options] -- CMD`: argparse would let a REMAINDER command swallow the
     # options written after ID, so the part before `--` is parsed again in main().
@@ -442,8 +666,11 @@ def _split(args: argparse.Namespace) -> argparse.Namespace:
     if "--" in rest:
         cut = rest.index("--")
         head, command = rest[:cut], rest[cut + 1 :]
-    else:  # `gate cloro pytest -x`: no options after ID, so the command starts right after it
-        head, command = rest[:1], rest[1:]
+    elif len(rest) > 1:  # `gate cloro true`: is `true` the command or a typo of an option? Say which form works.
+        raise GateError(f"the client command goes after `--`: `python -m mocks gate {rest[0]} [options] -- "
+                        f"{' '.join(rest[1:3])}{' ...' if len(rest) > 3 else ''}`")
+    else:
+        head, command = rest, []
     parser = _HeadParser(prog="gate", add_help=False)
     parser.add_argument("provider")
     _options(parser)
@@ -481,6 +708,8 @@ def _check(args: argparse.Namespace) -> tuple[ProviderSpec, list[str]]:
             raise GateError(f"--scenario: {exc}") from None
         if refusal:
             raise GateError(f"--scenario: {refusal}")
+    if args.report is not None and args.report.exists() and not args.report.is_dir():
+        raise GateError(f"--report {args.report}: that is a file; give a folder (created if missing) for gate-{spec.id}.json and .xml")
     known_rules = [r.id for r in rules_for(spec)]
     for rid in args.allow:
         if rid not in known_rules:
@@ -489,26 +718,43 @@ def _check(args: argparse.Namespace) -> tuple[ProviderSpec, list[str]]:
 
 
 class _Stopped(Exception):
-    """The gate got SIGINT or SIGTERM."""
+    """The gate got a second SIGINT or SIGTERM while it was already stopping."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
 
 
-async def _until_signal(work: Any) -> Any:
-    """Run the gate; on SIGINT/SIGTERM cancel it, so that the client's process group is stopped
-    (it runs in a session of its own, out of reach of a signal sent to ours)."""
+class _Stop(asyncio.Event):
+    """Set by the first SIGINT/SIGTERM; `signum` says which."""
+
+    signum: int | None = None
+
+
+async def _until_signal(make: Callable[[_Stop], Any]) -> Any:
+    """Run the gate; the first SIGINT/SIGTERM stops the client's process group (it runs in a session
+    of its own, out of reach of a signal sent to ours) and lets the gate judge and report what it
+    has; a second one cancels the gate outright."""
     loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(work)
+    stop = _Stop()
+    task = asyncio.ensure_future(make(stop))
     got: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        got.append(signum)
+        if stop.is_set():
+            task.cancel()
+        else:
+            stop.signum = signum
+            stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda n=signum: (got.append(n), task.cancel()))
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
         return await task
     except asyncio.CancelledError:
         if got:
-            raise _Stopped(got[0]) from None
+            raise _Stopped(got[-1]) from None
         raise
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -524,14 +770,18 @@ def main(args: argparse.Namespace) -> int:
         print(f"gate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = asyncio.run(_until_signal(gate(spec, command, tls=args.tls, scenario=args.scenario,
-                                                timeout=args.timeout, allow=args.allow)))
+        result = asyncio.run(_until_signal(lambda stop: gate(spec, command, tls=args.tls, scenario=args.scenario,
+                                                             timeout=args.timeout, allow=args.allow, stop=stop)))
     except _Stopped as stop:
-        print(f"gate: stopped by signal {stop.signum}; the client was stopped too", file=sys.stderr)
+        print(f"gate: stopped by signal {stop.signum} twice; the client was stopped, nothing judged", file=sys.stderr)
         return 128 + stop.signum
     sys.stdout.flush()
     sys.stderr.write(table(result))
     if args.report is not None:
-        for path in write_reports(result, args.report):
-            print(f"gate: wrote {path}", file=sys.stderr)
+        try:
+            for path in write_reports(result, args.report):
+                print(f"gate: wrote {path}", file=sys.stderr)
+        except OSError as exc:
+            print(f"gate: cannot write the reports to {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
     return result.exit_status

@@ -84,6 +84,8 @@ class QuietRequestHandler(RequestHandler):
         if self._head_check is not None:
             self._head_check.cancel()
             self._head_check = None
+        if self._request_count == 0 and not self._partial and isinstance(self._manager, QuietServer):
+            self._manager.silent += 1  # closed without a byte of a request (see QuietServer)
         super().connection_lost(exc)
 
     def _client_gone(self, exc: BaseException) -> bool:
@@ -122,12 +124,33 @@ class QuietRequestHandler(RequestHandler):
 
 
 class QuietServer(web.Server):
-    """aiohttp's low-level Server making QuietRequestHandlers."""
+    """aiohttp's low-level Server making QuietRequestHandlers; it counts connections accepted and
+    connections made: over TLS, a handler is made when the socket is accepted and told of the
+    connection only once the handshake completed, so the difference is the handshakes that failed."""
 
     refused: Refused | None = None
+    accepted = 0
+    connected = 0
+    # Connections closed without a byte of a request: over TLS, a client that checks the
+    # certificate after the handshake (GnuTLS's wget) and gives up leaves only this trace.
+    silent = 0
 
     def __call__(self) -> RequestHandler:
+        self.accepted += 1
         return QuietRequestHandler(self, loop=self._loop, **self._kwargs)
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        """Count the connection (past its TLS handshake), then as aiohttp does."""
+        self.connected += 1
+        super().connection_made(handler, transport)
+
+
+def unused_connections(runner: web.AppRunner) -> tuple[int, int]:
+    """(TLS handshakes that never completed, connections closed before any request byte)."""
+    server = runner.server
+    if not isinstance(server, QuietServer):
+        return 0, 0
+    return server.accepted - server.connected, server.silent
 
 
 def quieten(runner: web.AppRunner, refused: Refused | None = None) -> None:

@@ -69,6 +69,8 @@ class Context:
     base_url: str
     client_exit: int | None
     secrets: Mapping[str, str] = field(default_factory=dict)
+    # Why the gate counts the client's run as failed besides its status (timed out, stopped, killed).
+    client_problem: str | None = None
 
     @property
     def host(self) -> str:
@@ -270,9 +272,11 @@ def judge(spec: ProviderSpec, entries: Iterable[Mapping[str, Any]], ctx: Context
     """Every broken rule, judged on the journal entries of one client run."""
     entries = sorted(entries, key=lambda e: e.get("seq") or 0)
     found = _Findings(rules_for(spec))
-    if ctx.client_exit not in (0, None):
+    if ctx.client_problem:  # said as the head line says it: "timed out after 2 s", not "status -15"
+        found.add("client.exit", None, ctx.client_problem)
+    elif ctx.client_exit not in (0, None):
         found.add("client.exit", None, f"exited with status {ctx.client_exit}")
-    if not entries and ctx.client_exit == 0:
+    if not entries and ctx.client_exit == 0 and not ctx.client_problem:
         found.add("client.sent_requests", None, "exited 0, but no request reached the mock")
     first_state: dict[str, str | None] = {}
     for entry in entries:

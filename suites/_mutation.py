@@ -34,6 +34,9 @@ FIXED = "fixed"
 GENERATED = "generated"
 KILLING = (Verdict.FAIL, Verdict.NON_STRICT)
 KILLED, SURVIVED, ERROR = "killed", "survived", "error"
+# How the matrix prints a killed defect: the suite caught it (a FAIL, or only a NON-STRICT, of the
+# suite against the defective mock), which is the suite passing, so the word is not FAIL.
+CAUGHT, CAUGHT_NON_STRICT = "caught", "caught (NS)"
 # A pair is a ping-pong between two processes (the suite sends, the mock answers), so it keeps about
 # one core busy: two workers fill a 2-core machine. Measured on this 2-core machine while other jobs
 # kept its load near 6 (so only roughly): the full matrix 244 s with 2 workers, 290 s with 1 (with
@@ -192,9 +195,14 @@ class MutationMatrix:
         return 1 if bad_clean or any(k.state != KILLED for k in self.kills) else 0
 
     def cell(self, provider: str, defect: str) -> str:
-        """FAIL or NON-STRICT (killed, by the strongest verdict), SURVIVED, ERROR, or - (not planted)."""
+        """`caught` (a FAIL caught the defect), `caught (NS)` (only a NON-STRICT did), SURVIVED, ERROR,
+        or - (not planted). A caught defect is the suite succeeding: the cell never says FAIL."""
         kill = next((k for k in self.kills if k.provider == provider and k.defect == defect), None)
-        return kill.verdict if kill else "-"
+        if kill is None:
+            return "-"
+        if kill.state != KILLED:
+            return kill.verdict
+        return CAUGHT if kill.verdict == Verdict.FAIL.value else CAUGHT_NON_STRICT
 
     def lines(self) -> list[str]:
         """The printed report: matrix, kill rate, clean mocks, and the case that caught each kill."""
@@ -203,7 +211,8 @@ class MutationMatrix:
         width = max(12, *(len(p) + 2 for p in providers))
         out = [f"authconform kill matrix: {len(self.kills)} planted defects across {len(providers)} providers ({self.what}); "
                f"{len(self.kills) + len(self.clean)} mocks, {self.workers} worker{'s' if self.workers != 1 else ''}, {self.elapsed:.1f}s",
-               "cell: the strongest verdict that caught the defect (a check the clean mock passes); SURVIVED fails the run; - not applicable",
+               f"cell: {CAUGHT} = a case reports a FAIL the clean mock does not; {CAUGHT_NON_STRICT} = only a NON-STRICT "
+               "does; SURVIVED = nothing does (fails the run); - not applicable",
                "", "defect".ljust(first) + "".join(p.ljust(width) for p in providers)]
         out += [(d.ljust(first) + "".join(self.cell(p, d).ljust(width) for p in providers)).rstrip() for d in defects]
         killed = [k for k in self.kills if k.state == KILLED]

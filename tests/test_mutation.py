@@ -68,7 +68,18 @@ def test_what_the_clean_mock_shows_kills_nothing_and_a_clean_fail_fails_the_run(
     assert matrix.kills[0].state == KILLED and matrix.kills[0].catching == (_signal("cloro.generated.wire", "answered_by_app"),)
     assert matrix.exit_status == 1  # killed, but the clean mock's FAIL still fails the run
     matrix = MutationMatrix({"cloro": PairRun("cloro", None, (_signal("cloro.x", "challenge_on_401", "NON-STRICT"),))}, [new])
-    assert matrix.exit_status == 0 and matrix.cell("cloro", "crash_duplicate_header") == "FAIL"
+    assert matrix.exit_status == 0 and matrix.cell("cloro", "crash_duplicate_header") == "caught"
+
+
+def test_a_caught_defect_is_not_printed_as_fail() -> None:
+    """The matrix says `caught` (or `caught (NS)` when only a NON-STRICT caught it), never FAIL."""
+    ns = PairRun("cloro", "crash_duplicate_header", (_signal("cloro.generated.wire", "answered_by_app", "NON-STRICT"),))
+    hard = PairRun("cloro", "accept_missing", (_signal("cloro.missing", "request_rejected"),))
+    matrix = MutationMatrix({"cloro": PairRun("cloro", None, ())}, [ns, hard])
+    assert matrix.cell("cloro", "crash_duplicate_header") == "caught (NS)"
+    assert matrix.cell("cloro", "accept_missing") == "caught" and matrix.exit_status == 0
+    rows = [line for line in matrix.lines() if line.startswith(("crash_duplicate_header", "accept_missing"))]
+    assert len(rows) == 2 and not any("FAIL" in row for row in rows), rows
 
 
 def test_a_clean_mock_that_does_not_start_is_an_error_not_a_pass() -> None:
