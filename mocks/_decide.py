@@ -15,9 +15,10 @@ from urllib.parse import parse_qsl
 
 from specs import ProviderSpec, thaw
 
-from ._body import BodyReader
+from ._body import BodyReader, SchemaCheck
 from ._keys import KeyStore
-from ._responses import Decision, build_table, echo, retry_after
+from ._responses import Decision, build_table, echo, method_not_allowed, retry_after
+from ._routes import Operation, Router
 
 # RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 TOKEN68 = re.compile(rb"[A-Za-z0-9\-._~+/]+=*")
@@ -72,7 +73,9 @@ class Plan:
     body: BodyReader
     other_schemes: frozenset[bytes]
     parsed: dict[bytes, tuple[bytes, bytes] | str] = field(default_factory=dict)
+    # The probe's decider (the hot path), and the router that picks one for any other request.
     entry: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
+    router: Router = field(init=False, repr=False)
     _rate: dict[int, Decision] = field(default_factory=dict)
 
     def rate_limited(self, seconds: int) -> Decision:
@@ -112,8 +115,21 @@ def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
         body=BodyReader(spec.probe.content_type),
         other_schemes=frozenset(COMMON_SCHEMES) - {scheme.lower()},
     )
-    plan.entry = _decider(plan)
+    plan.entry = decider(plan, PROBE)
+    plan.router = Router(spec, lambda op: decider(plan, op), lambda methods: _allow(plan, methods))
     return plan
+
+
+# The probe as an operation: the method check, bad_body and binding of spec.probe, its scope per key.
+PROBE = Operation("probe", "success", probe=True)
+
+
+def _allow(plan: Plan, methods: tuple[str, ...]) -> str:
+    """The table entry of the 405 answer naming these methods in Allow (built once per set)."""
+    name = "method_not_allowed:" + ",".join(methods)
+    if name not in plan.table:
+        plan.table[name] = method_not_allowed(methods)
+    return name
 
 
 def credential_lines(plan: Plan, head: Head) -> Sequence[bytes]:
@@ -126,13 +142,19 @@ def credential_lines(plan: Plan, head: Head) -> Sequence[bytes]:
 
 
 def decide(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
-    """The mock's answer to one request on a protected route."""
+    """The mock's answer to one request for the probe's path."""
     return plan.entry(head, store, now)
 
 
-def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
-    """`decide` specialised on one plan.
+def decide_any(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
+    """The mock's answer to any request under the API base: authenticated first, then routed."""
+    return plan.router.select(head[0], head[1])(head, store, now)
 
+
+def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Decision]:
+    """`decide` specialised on one plan and one operation (the probe, a route, 405, not_found).
+
+    Steps 1-5 are the same for every operation; step 6 and the scope needed are the operation's.
     The plan's answers and the defect switches are bound once, as closure variables: this runs
     for every request, and a lookup on a local costs a fraction of one on an attribute or a set.
     """
@@ -141,6 +163,8 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
     bugs = plan.defects
     fields_of = plan.body.fields
     method, binding_field, has_bad_request, bad_body = plan.method, plan.binding_field, plan.has_bad_request, plan.bad_body
+    probe, success, scope = op.probe, op.answer, op.scope
+    body_check = SchemaCheck(op.request.content_type, op.request.schema).passes if op.request is not None else None
     accept_missing, accept_query_key = "accept_missing" in bugs, "accept_query_key" in bugs
     accept_expired, accept_revoked = "accept_expired" in bugs, "accept_revoked" in bugs
     accept_refused, ignore_binding = "accept_refused_kind" in bugs, "ignore_binding" in bugs
@@ -169,14 +193,17 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
         return d
 
     def authorised(head: Head, key: Any) -> Decision:
-        """6. Past auth: the method, then the body, then the probe's success."""
-        name = "success"
-        if head[0] != method:
-            name = "method_not_allowed"
-        elif has_bad_request and head[3]:
-            fields = fields_of(head)
-            if fields is None or fields == bad_body:
-                name = "bad_request"
+        """6. Past auth: the probe's method and body, or a route's body check; then the success."""
+        name = success
+        if probe:
+            if head[0] != method:
+                name = "method_not_allowed"
+            elif has_bad_request and head[3]:
+                fields = fields_of(head)
+                if fields is None or fields == bad_body:
+                    name = "bad_request"
+        elif body_check is not None and not body_check(head):
+            name = "bad_request"
         if key is None:
             return table[name]
         slot = keyed.get(key)  # answer(name, key), inlined: this is every authenticated request
@@ -205,9 +232,10 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
             if key.binding is not None and not ignore_binding:
                 fields = fields_of(head)
                 named = fields.get(binding_field) if fields else None
-                if key.binding != (named if named is None or type(named) is str else str(named)):
+                # The probe names its resource; another operation is judged only where it names one.
+                if (probe or named is not None) and key.binding != (named if named is None or type(named) is str else str(named)):
                     return answer("invalid.other_binding", key)
-        if not key.covers and not ignore_scope:
+        if not ignore_scope and not (key.covers if probe else scope is None or scope in key.held):
             return answer("insufficient_scope", key)
         limiter = store.limiter
         if limiter is not None and not ignore_rate:
@@ -247,6 +275,8 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
             return authorised(head, None)
         return table[parsed]
 
+    if not op.auth:
+        return _public(table[success], core)
     if not bugs:
         return core
 
@@ -265,6 +295,23 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
         return d
 
     return with_defects
+
+
+def _public(served: Decision, core: Callable[[Head, KeyStore, float], Decision]) -> Callable[[Head, KeyStore, float], Decision]:
+    """A public operation (`auth: false`): served whatever the credential, which is still judged.
+
+    A credential the client sent anyway is decided as usual and the decision's class noted on the
+    answer, so the journal (and the gate) see a wrong scheme on a public path too.
+    """
+
+    def public(head: Head, store: KeyStore, now: float) -> Decision:
+        d = core(head, store, now)
+        if d.klass == "rate_limited":
+            return d
+        klass = None if d.klass == "missing" else d.klass
+        return served._replace(klass=klass, variant=d.variant if klass else None, key_id=d.key_id, key_state=d.key_state)
+
+    return public
 
 
 def parse_credential(plan: Plan, raw: bytes) -> tuple[bytes, bytes] | str:
