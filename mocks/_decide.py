@@ -72,6 +72,12 @@ class Plan:
     has_bad_request: bool
     body: BodyReader
     other_schemes: frozenset[bytes]
+    # credential.scheme null: the whole value is the key (no keyword, no separator).
+    bare: bool = False
+    # credential.duplicates: None answers duplicate_header; 0 / -1 authenticates the first / last line.
+    pick: int | None = None
+    # credential.separator.strip_unicode_whitespace: the token is str.strip()ped as FastAPI does.
+    unicode_strip: bool = False
     parsed: dict[bytes, tuple[bytes, bytes] | str] = field(default_factory=dict)
     # The probe's decider (the hot path), and the router that picks one for any other request.
     entry: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
@@ -93,7 +99,7 @@ def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
     cred = spec.credential
     found = frozenset(defects)
     insensitive = cred.scheme_insensitive and "case_sensitive_scheme" not in found
-    scheme = cred.scheme.encode("ascii")
+    scheme = (cred.scheme or "").encode("ascii")
     tab = cred.separator == "whitespace"
     enforce = cred.token.enforce_shape
     plan = Plan(
@@ -114,12 +120,17 @@ def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
         has_bad_request=spec.failure("bad_request") is not None,
         body=BodyReader(spec.probe.content_type),
         other_schemes=frozenset(COMMON_SCHEMES) - {scheme.lower()},
+        bare=cred.bare,
+        pick=PICK[cred.duplicates],
+        unicode_strip=cred.strip_unicode_whitespace,
     )
     plan.entry = decider(plan, PROBE)
     plan.router = Router(spec, lambda op: decider(plan, op), lambda methods: _allow(plan, methods))
     return plan
 
 
+# credential.duplicates -> which field line authenticates (None: none, the request is refused).
+PICK: Mapping[str, int | None] = {"reject": None, "first_wins": 0, "last_wins": -1}
 # The probe as an operation: the method check, bad_body and binding of spec.probe, its scope per key.
 PROBE = Operation("probe", "success", probe=True)
 
@@ -176,6 +187,7 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
     }
     loose_lookup = any(loose.values())
     duplicate, missing, token_in_query = table["duplicate_header"], table["missing"], table["token_in_query"]
+    pick = plan.pick
     unknown = table["invalid.unknown"]
     # Answers noting a key (id, state), built once per key and state: {key: (state, {name: Decision})}.
     keyed: dict[Any, tuple[str, dict[str, Decision]]] = {}
@@ -249,10 +261,15 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
         lines = head[4]  # credential
         if lines is None:
             lines = credential_lines(plan, head)
-        if len(lines) != 1:
-            # 1. RFC 9110 §5.3: Authorization is not a list field; two field lines make a malformed request.
-            if lines:
+        if len(lines) == 1:
+            raw = lines[0]
+        elif lines:
+            # 1. RFC 9110 §5.3: Authorization is not a list field; two field lines make a malformed
+            # request, unless the spec says the server reads one of them (credential.duplicates).
+            if pick is None:
                 return duplicate
+            raw = lines[pick]
+        else:
             # 2. No header: a key elsewhere (query, body field) is misplaced; nothing at all is missing.
             misplaced = find_misplaced(plan, head)
             if misplaced is None:
@@ -261,7 +278,6 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
                 return authenticate(head, store, now, misplaced[1].encode("utf-8", "surrogateescape"))
             return token_in_query
         # 3-4 depend on the header value alone: remembered per value (clients resend the same one).
-        raw = lines[0]
         parsed = parsed_cache.get(raw)
         if parsed is None:
             parsed = parse_credential(plan, raw)
@@ -320,19 +336,27 @@ def parse_credential(plan: Plan, raw: bytes) -> tuple[bytes, bytes] | str:
     value = raw.strip(b" \t")
     if not value:
         return "empty"
-    # 4. RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
-    cut = first_separator(value, plan.tab)
-    if cut < 0:
-        if _scheme_matches(plan, value):
-            return "malformed.scheme_only"
-        if "accept_raw_key" in plan.defects:
-            return value, sha256(value).digest()
-        return "no_scheme"
-    scheme = value[:cut]
-    rest = value[cut + 1 :].lstrip(plan.seps)
-    if not _scheme_matches(plan, scheme):
-        if not ("accept_other_scheme" in plan.defects and scheme.lower() in plan.other_schemes):
-            return "wrong_scheme"
+    if plan.bare:
+        # A bare key (credential.scheme null): no keyword, no separator; the value is the token.
+        rest = unicode_stripped(value) if plan.unicode_strip else value
+        if not rest:
+            return "empty"
+    else:
+        # 4. RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
+        cut = first_separator(value, plan.tab)
+        if cut < 0:
+            if _scheme_matches(plan, value):
+                return "malformed.scheme_only"
+            if "accept_raw_key" in plan.defects:
+                return value, sha256(value).digest()
+            return "no_scheme"
+        scheme = value[:cut]
+        rest = value[cut + 1 :].lstrip(plan.seps)
+        if plan.unicode_strip:
+            rest = unicode_stripped(rest)
+        if not _scheme_matches(plan, scheme):
+            if not ("accept_other_scheme" in plan.defects and scheme.lower() in plan.other_schemes):
+                return "wrong_scheme"
     if "accept_any_token" in plan.defects:
         return ANY_TOKEN
     if first_separator(rest, plan.tab) >= 0:
@@ -342,6 +366,13 @@ def parse_credential(plan: Plan, raw: bytes) -> tuple[bytes, bytes] | str:
     if plan.shape is not None and plan.shape.fullmatch(rest) is None:
         return "malformed.shape"
     return rest, sha256(rest).digest()
+
+
+def unicode_stripped(value: bytes) -> bytes:
+    """`value` without the whitespace str.strip() removes from its latin-1 reading (U+0085, U+00A0,
+    VT, FF, FS..US besides SP/HTAB): what a framework that strips the decoded token leaves (FastAPI's
+    `param.strip()`; Starlette decodes header bytes as latin-1)."""
+    return value.decode("latin-1").strip().encode("latin-1")
 
 
 def first_separator(value: bytes, tab: bool) -> int:
