@@ -21,7 +21,7 @@ from specs import ProviderSpec, get_spec
 from ._admin_input import MINT_SHAPE, AdminInputError, json_object, mint_args
 from ._admin_input import since as journal_since
 from ._body import BodyReader
-from ._decide import Head, Plan, compile_plan
+from ._decide import Head, Plan, compile_plan, judged
 from ._defects import check_defects
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, Journal
 from ._keys import Key, KeyStore
@@ -294,8 +294,9 @@ def _reset_connection(request: web.Request) -> None:
 
 async def _fault(state: MockState, request: web.Request, body: bytes, fault: str) -> web.StreamResponse:
     """flaky:N: a 503 with Retry-After, or a reset connection."""
-    d = state.plan.table["unavailable"]
-    state.journal.add(_head(request, body), request.remote, None if fault == "reset" else d, fault)
+    head = _head(request, body)
+    d = judged(state.plan.table["unavailable"], state.plan.judge_only(head, state.store, time.monotonic()))
+    state.journal.add(head, request.remote, None if fault == "reset" else d, fault)
     if fault == "reset":
         # The response below is never sent: aiohttp's write to the aborted transport fails with
         # a ConnectionError, which it treats as a client gone (no log, no traceback).
@@ -320,7 +321,8 @@ def _protected(state: MockState, routed: bool = False) -> Handler:
         if body is None or len(body) > MAX_BODY:
             body = await _body(request)
             if body is None:
-                journal.add(_head(request, b""), request.remote, too_large)
+                head = _head(request, b"")
+                journal.add(head, request.remote, judged(too_large, plan.judge_only(head, store, monotonic())))
                 return _respond(too_large)
         if run is not None:
             fault = run.fault()

@@ -82,6 +82,8 @@ class Plan:
     # The probe's decider (the hot path), and the router that picks one for any other request.
     entry: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
     router: Router = field(init=False, repr=False)
+    # The credential alone, for requests answered before auth (413, a scenario's 503): no rate count.
+    judge_only: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
     _rate: dict[int, Decision] = field(default_factory=dict)
 
     def rate_limited(self, seconds: int) -> Decision:
@@ -126,7 +128,16 @@ def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
     )
     plan.entry = decider(plan, PROBE)
     plan.router = Router(spec, lambda op: decider(plan, op), lambda methods: _allow(plan, methods))
+    plan.judge_only = decider(plan, Operation("credential", "success", counts=False))
     return plan
+
+
+def judged(answer: Decision, credential: Decision) -> Decision:
+    """`answer` (sent before auth: 413, 503) noting what the request's credential was judged: the
+    journal, so the gate, sees a wrong scheme whatever the status (a success notes only the key)."""
+    klass = None if credential.status < 400 else credential.klass
+    return answer._replace(klass=klass, variant=credential.variant if klass else None,
+                           key_id=credential.key_id, key_state=credential.key_state)
 
 
 # credential.duplicates -> which field line authenticates (None: none, the request is refused).
@@ -179,7 +190,7 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
     accept_missing, accept_query_key = "accept_missing" in bugs, "accept_query_key" in bugs
     accept_expired, accept_revoked = "accept_expired" in bugs, "accept_revoked" in bugs
     accept_refused, ignore_binding = "accept_refused_kind" in bugs, "ignore_binding" in bugs
-    ignore_scope, ignore_rate = "ignore_scope" in bugs, "ignore_rate_limit" in bugs
+    ignore_scope, ignore_rate = "ignore_scope" in bugs, "ignore_rate_limit" in bugs or not op.counts
     loose = {
         "prefix": "prefix_compare" in bugs,
         "short": SHORT_COMPARE if "short_compare" in bugs else 0,

@@ -34,6 +34,7 @@ class Operation:
     probe: bool = False
     request: Any = None  # specs RouteRequest, or None
     route: Route | None = None
+    counts: bool = True  # False: a request the server refused before auth; judged, not rate-counted
 
 
 def answer_name(route: Route) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mocks._gate import GateResult, gate
-from specs import load_spec
+from specs import ProviderSpec, load_all, load_spec
 
 SPEC = load_spec(Path(__file__).resolve().parent / "specs" / "taskboard.yaml")
 CURL = shutil.which("curl")
@@ -108,3 +108,15 @@ def test_limited_scope_on_a_route_is_judged() -> None:
     finally:
         mock.stop()
     assert {(v.rule.id, v.request) for v in found} == {("scope.covers", "POST /v1/tasks")}
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+@pytest.mark.parametrize("spec", [s for s in load_all() if s.credential.scheme], ids=lambda s: s.id)
+def test_another_scheme_to_the_root_of_any_provider_fails(spec: ProviderSpec) -> None:
+    """`gate ID -- curl -H "Authorization: <other scheme> $KEY" "$ID_BASE_URL/"`: the root is no route
+    of any provider, yet the credential is judged there (it used to end PASS)."""
+    other = "Token" if spec.credential.scheme.lower() == "bearer" else "Bearer"
+    command = f'curl -sS -H "{spec.credential.header}: {other} ${spec.env("API_KEY")}" "${spec.env("BASE_URL")}/"'
+    result = asyncio.run(gate(spec, ["sh", "-c", command], timeout=TIMEOUT, out=io.BytesIO(), err=io.BytesIO()))
+    assert result.client_exit == 0
+    assert ("credential.scheme", "GET /") in {(v.rule.id, v.request) for v in result.violations}

@@ -136,3 +136,22 @@ def test_concrete_path_wins_over_a_template(tmp_path: Path) -> None:
         assert _call(mock, "GET", "/v1/tasks/t1", valid).json() == thaw(ROUTES["get_task"].success.body)
     finally:
         mock.stop()
+
+
+def test_answers_sent_before_auth_still_note_the_credential(server: MockServer) -> None:
+    """A 413 (body over the limit) and a scenario's 503 are sent before auth; the journal still says
+    what the credential was (so the gate judges it), and a valid key's request is not rate-counted."""
+    valid = server.keys()["valid"]
+    big = b'{"title": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    reply = _call(server, "POST", "/v1/tasks", auth=f"Token {valid}", body=big)
+    assert reply.status == 413
+    assert (_last(server)["class"], _last(server)["status"]) == ("wrong_scheme", 413)
+    _call(server, "POST", "/v1/tasks", valid, big)
+    assert (_last(server)["class"], _last(server)["status"]) == (None, 413)
+    flaky = MockServer(SPEC, scenario="flaky:1").start()
+    try:
+        reply = _call(flaky, "GET", "/v1/tasks", auth=f"Token {flaky.keys()['valid']}")
+        assert reply.status == 503
+        assert (_last(flaky)["class"], _last(flaky)["status"]) == ("wrong_scheme", 503)
+    finally:
+        flaky.stop()
