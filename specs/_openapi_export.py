@@ -9,6 +9,7 @@ response with the catalogue's body as its example.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -21,6 +22,8 @@ SCHEME_NAME = "providerAuth"
 def security_scheme(spec: ProviderSpec) -> dict[str, Any]:
     """RFC 6750 bearer as OpenAPI's http bearer; other keywords (Token) as an apiKey header."""
     cred = spec.credential
+    if cred.scheme is None:  # a bare key in its header: OpenAPI's apiKey exactly
+        return {"type": "apiKey", "in": "header", "name": cred.header}
     if cred.scheme.lower() == "bearer":
         scheme: dict[str, Any] = {"type": "http", "scheme": "bearer"}
         if cred.token.format == "jwt":
@@ -62,7 +65,8 @@ def _request_body(content_type: str | None, body: Any) -> dict[str, Any]:
 
 
 def operations(spec: ProviderSpec) -> dict[str, Any]:
-    """The paths object: the probe (secured) and, where the spec has one, the exchange (open)."""
+    """The paths object: the probe (secured), the spec's routes and, where the spec has one, the
+    exchange (open)."""
     probe = spec.probe
     responses: dict[str, Any] = {str(probe.success.status): _response(spec, probe.success, "the probe's success")}
     # One example per status: the first failure class (in DESIGN.md's order) that answers with it.
@@ -70,12 +74,31 @@ def operations(spec: ProviderSpec) -> dict[str, Any]:
         failure = spec.failures.get(klass)
         if failure is not None and str(failure.status) not in responses:
             responses[str(failure.status)] = _response(spec, failure, f"{klass} (and any class with this status)")
-    op: dict[str, Any] = {"operationId": "probe", "security": [{SCHEME_NAME: []}], "responses": responses}
+    # OpenAPI 3.1 lets any scheme's requirement list the roles (here: the scope) it needs.
+    op: dict[str, Any] = {"operationId": "probe", "security": [{SCHEME_NAME: [probe.scope] if probe.scope else []}], "responses": responses}
     # The probe's body goes in even on GET (Crux documents a GET with a JSON body): OpenAPI 3.1
     # allows it, and without it Prism answers the documented request 415.
     if probe.body is not None:
         op["requestBody"] = _request_body(probe.content_type, probe.body)
     paths: dict[str, Any] = {probe.path: {probe.method.lower(): op}}
+    # Spec routes: each an operation with its auth (public, or the scheme with its scope) and success.
+    failures = {str(s): r for s, r in responses.items() if s != str(probe.success.status)}
+    for route in spec.routes:
+        item = paths.setdefault(route.path, {})
+        if route.method.lower() in item:
+            continue
+        params = [{"name": v, "in": "path", "required": True, "schema": {"type": "string"}} for v in route.variables]
+        success = route.success
+        answer: dict[str, Any] = {"description": route.id}
+        if success.body is not None and route.method != "HEAD":
+            media = route.content_type or ("text/plain" if isinstance(success.body, str) else "application/json")
+            answer["content"] = {media.split(";")[0].strip(): {"example": thaw(success.body)}}
+        item[route.method.lower()] = {
+            "operationId": re.sub(r"[^A-Za-z0-9_.-]", "_", route.id),
+            **({"parameters": params} if params else {}),
+            "security": [{SCHEME_NAME: [route.scope] if route.scope else []}] if route.auth else [],
+            "responses": {str(success.status): answer, **(failures if route.auth else {})},
+        }
     ex = spec.exchange
     if ex is not None:
         paths.setdefault(ex.path, {})[ex.method.lower()] = {

@@ -27,7 +27,8 @@ class MockStartError(RuntimeError):
 class MockProcess:
     """One running mock: its provider, base URL and keys, and the process behind them."""
 
-    def __init__(self, provider: str, defects: Iterable[str] = (), python: str = sys.executable, host: str = "127.0.0.1"):
+    def __init__(self, provider: str, defects: Iterable[str] = (), python: str = sys.executable, host: str = "127.0.0.1",
+                 env: Mapping[str, str] | None = None):
         self.provider = provider
         self.defects = tuple(defects)
         self.base_url = ""
@@ -38,7 +39,9 @@ class MockProcess:
         self._stderr = tempfile.TemporaryFile()
         self._first = threading.Event()
         self._line = b""
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
+        # env: the whole environment of the mock (None: this process's), e.g. with AUTHCONFORM_SPECS_DIR.
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     env=dict(env) if env is not None else None)
         # The first line carries the keys; later output is drained so the mock never blocks on a full pipe.
         self._reader = threading.Thread(target=self._read, name=f"mock-{provider}-stdout", daemon=True)
         self._reader.start()

@@ -31,12 +31,14 @@ def test_export_openapi_writes_each_specs_security_and_probe(tmp_path: Path) -> 
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(out.read_text(encoding="utf-8"))
         scheme = doc["components"]["securitySchemes"]["providerAuth"]
-        if spec.credential.scheme and spec.credential.scheme.lower() == "bearer":
+        if spec.credential.scheme is None:
+            assert scheme == {"type": "apiKey", "in": "header", "name": spec.credential.header}
+        elif spec.credential.scheme.lower() == "bearer":
             assert scheme == {"type": "http", "scheme": "bearer", **({"bearerFormat": "JWT"} if spec.credential.token.format == "jwt" else {})}
         else:
             assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", spec.credential.header)
         op = doc["paths"][spec.probe.path][spec.probe.method.lower()]
-        assert op["security"] == [{"providerAuth": []}]
+        assert op["security"] == [{"providerAuth": [spec.probe.scope] if spec.probe.scope else []}]
         assert {str(f.status) for f in spec.failures.values()} <= set(op["responses"])
 
 
