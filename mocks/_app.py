@@ -1,4 +1,5 @@
-"""The mock as an aiohttp application: protected routes, the exchange route, the admin API.
+"""The mock as an aiohttp application: every path under the API base authenticated, then routed
+(the probe, the spec's routes, 405, not_found); the exchange route; the admin API.
 
 Speed matters (a benchmark races the mock against a bare handler), so each route is one plain
 handler with no middleware, answers are bytes built at start-up, and the journal keeps raw data.
@@ -20,7 +21,7 @@ from specs import ProviderSpec, get_spec
 from ._admin_input import MINT_SHAPE, AdminInputError, json_object, mint_args
 from ._admin_input import since as journal_since
 from ._body import BodyReader
-from ._decide import Head, Plan, compile_plan
+from ._decide import Head, Plan, compile_plan, judged
 from ._defects import check_defects
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, Journal
 from ._keys import Key, KeyStore
@@ -204,31 +205,33 @@ def build_app(
     probe, exchange = spec.probe.path, spec.exchange.path if spec.exchange else None
     if probe == exchange or probe.startswith(ADMIN_PREFIX) or (exchange or "").startswith(ADMIN_PREFIX):
         raise ValueError(f"{spec.path}: probe and exchange paths must differ and stay out of {ADMIN_PREFIX}")
-    protected = _protected(state)
-    app.router.add_route("*", probe, protected)
-    app[PROBE_ROUTE] = (probe, protected)
+    # Every other path goes to one handler that authenticates first and routes after (the probe's
+    # own path included: another method there may be a route). direct_dispatch sends the probe's
+    # method and path straight to the probe's decider.
+    app[PROBE_ROUTE] = (spec.probe.method, probe, _protected(state))
     if exchange:
         app.router.add_route("*", exchange, _exchange(state))
-    app.router.add_route("*", "/{tail:.*}", _unknown(state))
+    app.router.add_route("*", "/{tail:.*}", _routed(state))
     return app
 
 
 def direct_dispatch(app: web.Application, server: web.Server) -> None:
-    """Send requests for the probe path straight to its handler, skipping router and middleware.
+    """Send requests for the probe's method and path straight to its decider, skipping the routers.
 
-    The router would pick the same handler (it is a plain path, no middleware is installed); the
-    lookup and the per-request match bookkeeping cost about a tenth of the mock's time per request.
-    Anything else (other paths, a percent-encoded probe path, `Expect: 100-continue`, which
-    aiohttp's route answers with an interim 100) goes through the application as before.
+    aiohttp's router and ours (mocks/_routes.py) would pick the same decider (a plain path, no
+    middleware is installed); their lookups and aiohttp's per-request match bookkeeping cost about
+    a tenth of the mock's time per request. Anything else (other paths or methods, a
+    percent-encoded probe path, `Expect: 100-continue`, which aiohttp's route answers with an
+    interim 100) goes through the application as before.
     """
-    probe, protected = app[PROBE_ROUTE]
+    method, probe, protected = app[PROBE_ROUTE]
     with_query = probe + "?"
     routed = server.request_handler
 
     def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         # A plain function handing back the handler's coroutine: no extra coroutine per request.
         target = request.raw_path
-        if (target == probe or target.startswith(with_query)) and "Expect" not in request.headers:
+        if (target == probe or target.startswith(with_query)) and request.method == method and "Expect" not in request.headers:
             return protected(request)  # type: ignore[arg-type]
         return routed(request)
 
@@ -291,8 +294,9 @@ def _reset_connection(request: web.Request) -> None:
 
 async def _fault(state: MockState, request: web.Request, body: bytes, fault: str) -> web.StreamResponse:
     """flaky:N: a 503 with Retry-After, or a reset connection."""
-    d = state.plan.table["unavailable"]
-    state.journal.add(_head(request, body), request.remote, None if fault == "reset" else d, fault)
+    head = _head(request, body)
+    d = judged(state.plan.table["unavailable"], state.plan.judge_only(head, state.store, time.monotonic()))
+    state.journal.add(head, request.remote, None if fault == "reset" else d, fault)
     if fault == "reset":
         # The response below is never sent: aiohttp's write to the aborted transport fails with
         # a ConnectionError, which it treats as a client gone (no log, no traceback).
@@ -300,8 +304,11 @@ async def _fault(state: MockState, request: web.Request, body: bytes, fault: str
     return _respond(d)
 
 
-def _protected(state: MockState) -> Handler:
+def _protected(state: MockState, routed: bool = False) -> Handler:
+    """The handler that decides, journals and answers: the probe's decider, or (routed) the one
+    the router picks for the request's method and path."""
     plan, store, journal, run = state.plan, state.store, state.journal, state.run
+    select = plan.router.select if routed else None
     too_large = plan.table["too_large"]
     monotonic = time.monotonic
     header_name = state.spec.credential.header
@@ -309,12 +316,13 @@ def _protected(state: MockState) -> Handler:
     new_head = tuple.__new__  # Head(...) without its Python-level __new__: this is the hot path
 
     async def protected(request: web.Request) -> web.StreamResponse:
-        """The probe route: decide, journal, answer."""
+        """Authenticate, route, journal, answer."""
         body = _buffered_body(request)
         if body is None or len(body) > MAX_BODY:
             body = await _body(request)
             if body is None:
-                journal.add(_head(request, b""), request.remote, too_large)
+                head = _head(request, b"")
+                journal.add(head, request.remote, judged(too_large, plan.judge_only(head, store, monotonic())))
                 return _respond(too_large)
         if run is not None:
             fault = run.fault()
@@ -329,7 +337,9 @@ def _protected(state: MockState) -> Handler:
             list(map(_raw_bytes, lines)) if lines else (),
             hdrs.get("Content-Type", ""),
         ))  # fmt: skip
-        d = entry(head, store, monotonic())  # decide(plan, ...), without the extra call
+        # decide(plan, ...) without the extra call; any other path: the decider its route names,
+        # matched on the percent-decoded path as aiohttp's router matches.
+        d = (entry if select is None else select(head[0], request.path))(head, store, monotonic())
         journal.add(head, request.remote, d)
         if run is not None:
             run.after(d)
@@ -379,21 +389,20 @@ def _exchange(state: MockState) -> Handler:
     return exchange
 
 
-def _unknown(state: MockState) -> Handler:
-    not_found = state.plan.table["not_found"]
+def _routed(state: MockState) -> Handler:
+    served = _protected(state, routed=True)
 
-    async def unknown(request: web.Request) -> web.StreamResponse:
-        """Any other path: 404, journaled (admin paths are not, unless refused for want of the secret)."""
+    async def routed(request: web.Request) -> web.StreamResponse:
+        """Any path but the exchange's: authenticated, then routed; admin paths stay outside (not
+        journaled, unless refused for want of the secret)."""
         if request.path.startswith(ADMIN_PREFIX):
             refused = await _admin_refusal(state, request)
             if refused is not None:
                 return refused
             return _error(404, f"no admin route {request.method} {request.path}; see GET {ADMIN_PREFIX}info")
-        body = await _body(request)
-        state.journal.add(_head(request, body or b""), request.remote, not_found)
-        return _respond(not_found)
+        return await served(request)
 
-    return unknown
+    return routed
 
 
 # -- admin API -------------------------------------------------------------------------------------

@@ -73,3 +73,50 @@ class BodyReader:
             self._cache.clear()
         self._cache[cache_key] = parsed
         return parsed
+
+
+class SchemaCheck:
+    """A route's request-body check (spec `routes[].request`): the body parses per its content type
+    and matches the JSON Schema. Results are remembered by body bytes, bounded like BodyReader's."""
+
+    def __init__(self, content_type: str, schema: Any):
+        # jsonschema is imported only by mocks whose spec checks a request body (cold start).
+        import jsonschema
+
+        from specs import thaw
+
+        plain = thaw(schema)
+        self.default = content_type
+        self._valid = jsonschema.validators.validator_for(plain)(plain).is_valid
+        self._cache: dict[tuple[str | bytes | None, bytes], bool] = {}
+
+    def passes(self, head: Any) -> bool:
+        """True when the request's body is one the operation takes (an empty body is not)."""
+        ctype = head.content_type
+        if ctype is None:
+            ctype = header(head.headers, b"content-type")
+        cache_key = (ctype, head.body)
+        found = self._cache.get(cache_key)
+        if found is None:
+            found = self._check(ctype, head.body)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[cache_key] = found
+        return found
+
+    def _check(self, ctype: str | bytes | None, body: bytes) -> bool:
+        if not body:
+            return False
+        if body_kind(ctype, self.default) == "form":
+            value: Any = parse("form", body)
+        else:
+            try:
+                value = json.loads(body)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return False
+        if value is None:
+            return False
+        try:
+            return bool(self._valid(value))
+        except RecursionError:  # a schema that refers to itself, fed a deeply nested body
+            return False

@@ -15,9 +15,10 @@ from urllib.parse import parse_qsl
 
 from specs import ProviderSpec, thaw
 
-from ._body import BodyReader
+from ._body import BodyReader, SchemaCheck
 from ._keys import KeyStore
-from ._responses import Decision, build_table, echo, retry_after
+from ._responses import Decision, build_table, echo, method_not_allowed, retry_after
+from ._routes import Operation, Router
 
 # RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 TOKEN68 = re.compile(rb"[A-Za-z0-9\-._~+/]+=*")
@@ -71,8 +72,18 @@ class Plan:
     has_bad_request: bool
     body: BodyReader
     other_schemes: frozenset[bytes]
+    # credential.scheme null: the whole value is the key (no keyword, no separator).
+    bare: bool = False
+    # credential.duplicates: None answers duplicate_header; 0 / -1 authenticates the first / last line.
+    pick: int | None = None
+    # credential.separator.strip_unicode_whitespace: the token is str.strip()ped as FastAPI does.
+    unicode_strip: bool = False
     parsed: dict[bytes, tuple[bytes, bytes] | str] = field(default_factory=dict)
+    # The probe's decider (the hot path), and the router that picks one for any other request.
     entry: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
+    router: Router = field(init=False, repr=False)
+    # The credential alone, for requests answered before auth (413, a scenario's 503): no rate count.
+    judge_only: Callable[[Head, KeyStore, float], Decision] = field(init=False, repr=False)
     _rate: dict[int, Decision] = field(default_factory=dict)
 
     def rate_limited(self, seconds: int) -> Decision:
@@ -90,7 +101,7 @@ def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
     cred = spec.credential
     found = frozenset(defects)
     insensitive = cred.scheme_insensitive and "case_sensitive_scheme" not in found
-    scheme = cred.scheme.encode("ascii")
+    scheme = (cred.scheme or "").encode("ascii")
     tab = cred.separator == "whitespace"
     enforce = cred.token.enforce_shape
     plan = Plan(
@@ -111,9 +122,36 @@ def compile_plan(spec: ProviderSpec, defects: Sequence[str] = ()) -> Plan:
         has_bad_request=spec.failure("bad_request") is not None,
         body=BodyReader(spec.probe.content_type),
         other_schemes=frozenset(COMMON_SCHEMES) - {scheme.lower()},
+        bare=cred.bare,
+        pick=PICK[cred.duplicates],
+        unicode_strip=cred.strip_unicode_whitespace,
     )
-    plan.entry = _decider(plan)
+    plan.entry = decider(plan, PROBE)
+    plan.router = Router(spec, lambda op: decider(plan, op), lambda methods: _allow(plan, methods))
+    plan.judge_only = decider(plan, Operation("credential", "success", counts=False))
     return plan
+
+
+def judged(answer: Decision, credential: Decision) -> Decision:
+    """`answer` (sent before auth: 413, 503) noting what the request's credential was judged: the
+    journal, so the gate, sees a wrong scheme whatever the status (a success notes only the key)."""
+    klass = None if credential.status < 400 else credential.klass
+    return answer._replace(klass=klass, variant=credential.variant if klass else None,
+                           key_id=credential.key_id, key_state=credential.key_state)
+
+
+# credential.duplicates -> which field line authenticates (None: none, the request is refused).
+PICK: Mapping[str, int | None] = {"reject": None, "first_wins": 0, "last_wins": -1}
+# The probe as an operation: the method check, bad_body and binding of spec.probe, its scope per key.
+PROBE = Operation("probe", "success", probe=True)
+
+
+def _allow(plan: Plan, methods: tuple[str, ...]) -> str:
+    """The table entry of the 405 answer naming these methods in Allow (built once per set)."""
+    name = "method_not_allowed:" + ",".join(methods)
+    if name not in plan.table:
+        plan.table[name] = method_not_allowed(methods)
+    return name
 
 
 def credential_lines(plan: Plan, head: Head) -> Sequence[bytes]:
@@ -126,13 +164,19 @@ def credential_lines(plan: Plan, head: Head) -> Sequence[bytes]:
 
 
 def decide(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
-    """The mock's answer to one request on a protected route."""
+    """The mock's answer to one request for the probe's path."""
     return plan.entry(head, store, now)
 
 
-def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
-    """`decide` specialised on one plan.
+def decide_any(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
+    """The mock's answer to any request under the API base: authenticated first, then routed."""
+    return plan.router.select(head[0], head[1])(head, store, now)
 
+
+def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Decision]:
+    """`decide` specialised on one plan and one operation (the probe, a route, 405, not_found).
+
+    Steps 1-5 are the same for every operation; step 6 and the scope needed are the operation's.
     The plan's answers and the defect switches are bound once, as closure variables: this runs
     for every request, and a lookup on a local costs a fraction of one on an attribute or a set.
     """
@@ -141,10 +185,12 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
     bugs = plan.defects
     fields_of = plan.body.fields
     method, binding_field, has_bad_request, bad_body = plan.method, plan.binding_field, plan.has_bad_request, plan.bad_body
+    probe, success, scope = op.probe, op.answer, op.scope
+    body_check = SchemaCheck(op.request.content_type, op.request.schema).passes if op.request is not None else None
     accept_missing, accept_query_key = "accept_missing" in bugs, "accept_query_key" in bugs
     accept_expired, accept_revoked = "accept_expired" in bugs, "accept_revoked" in bugs
     accept_refused, ignore_binding = "accept_refused_kind" in bugs, "ignore_binding" in bugs
-    ignore_scope, ignore_rate = "ignore_scope" in bugs, "ignore_rate_limit" in bugs
+    ignore_scope, ignore_rate = "ignore_scope" in bugs, "ignore_rate_limit" in bugs or not op.counts
     loose = {
         "prefix": "prefix_compare" in bugs,
         "short": SHORT_COMPARE if "short_compare" in bugs else 0,
@@ -152,6 +198,7 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
     }
     loose_lookup = any(loose.values())
     duplicate, missing, token_in_query = table["duplicate_header"], table["missing"], table["token_in_query"]
+    pick = plan.pick
     unknown = table["invalid.unknown"]
     # Answers noting a key (id, state), built once per key and state: {key: (state, {name: Decision})}.
     keyed: dict[Any, tuple[str, dict[str, Decision]]] = {}
@@ -169,14 +216,17 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
         return d
 
     def authorised(head: Head, key: Any) -> Decision:
-        """6. Past auth: the method, then the body, then the probe's success."""
-        name = "success"
-        if head[0] != method:
-            name = "method_not_allowed"
-        elif has_bad_request and head[3]:
-            fields = fields_of(head)
-            if fields is None or fields == bad_body:
-                name = "bad_request"
+        """6. Past auth: the probe's method and body, or a route's body check; then the success."""
+        name = success
+        if probe:
+            if head[0] != method:
+                name = "method_not_allowed"
+            elif has_bad_request and head[3]:
+                fields = fields_of(head)
+                if fields is None or fields == bad_body:
+                    name = "bad_request"
+        elif body_check is not None and not body_check(head):
+            name = "bad_request"
         if key is None:
             return table[name]
         slot = keyed.get(key)  # answer(name, key), inlined: this is every authenticated request
@@ -205,9 +255,10 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
             if key.binding is not None and not ignore_binding:
                 fields = fields_of(head)
                 named = fields.get(binding_field) if fields else None
-                if key.binding != (named if named is None or type(named) is str else str(named)):
+                # The probe names its resource; another operation is judged only where it names one.
+                if (probe or named is not None) and key.binding != (named if named is None or type(named) is str else str(named)):
                     return answer("invalid.other_binding", key)
-        if not key.covers and not ignore_scope:
+        if not ignore_scope and not (key.covers if probe else scope is None or scope in key.held):
             return answer("insufficient_scope", key)
         limiter = store.limiter
         if limiter is not None and not ignore_rate:
@@ -221,10 +272,15 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
         lines = head[4]  # credential
         if lines is None:
             lines = credential_lines(plan, head)
-        if len(lines) != 1:
-            # 1. RFC 9110 §5.3: Authorization is not a list field; two field lines make a malformed request.
-            if lines:
+        if len(lines) == 1:
+            raw = lines[0]
+        elif lines:
+            # 1. RFC 9110 §5.3: Authorization is not a list field; two field lines make a malformed
+            # request, unless the spec says the server reads one of them (credential.duplicates).
+            if pick is None:
                 return duplicate
+            raw = lines[pick]
+        else:
             # 2. No header: a key elsewhere (query, body field) is misplaced; nothing at all is missing.
             misplaced = find_misplaced(plan, head)
             if misplaced is None:
@@ -233,7 +289,6 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
                 return authenticate(head, store, now, misplaced[1].encode("utf-8", "surrogateescape"))
             return token_in_query
         # 3-4 depend on the header value alone: remembered per value (clients resend the same one).
-        raw = lines[0]
         parsed = parsed_cache.get(raw)
         if parsed is None:
             parsed = parse_credential(plan, raw)
@@ -247,6 +302,8 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
             return authorised(head, None)
         return table[parsed]
 
+    if not op.auth:
+        return _public(table[success], core)
     if not bugs:
         return core
 
@@ -267,25 +324,50 @@ def _decider(plan: Plan) -> Callable[[Head, KeyStore, float], Decision]:
     return with_defects
 
 
+def _public(served: Decision, core: Callable[[Head, KeyStore, float], Decision]) -> Callable[[Head, KeyStore, float], Decision]:
+    """A public operation (`auth: false`): served whatever the credential, which is still judged.
+
+    A credential the client sent anyway is decided as usual and the decision's class noted on the
+    answer, so the journal (and the gate) see a wrong scheme on a public path too.
+    """
+
+    def public(head: Head, store: KeyStore, now: float) -> Decision:
+        d = core(head, store, now)
+        if d.klass == "rate_limited":
+            return d
+        klass = None if d.klass == "missing" else d.klass
+        return served._replace(klass=klass, variant=d.variant if klass else None, key_id=d.key_id, key_state=d.key_state)
+
+    return public
+
+
 def parse_credential(plan: Plan, raw: bytes) -> tuple[bytes, bytes] | str:
     """Steps 3-4 on one header value: (token, its SHA-256), or the table name of the failure."""
     # 3. RFC 9110 §5.5: leading and trailing whitespace is not part of the field value.
     value = raw.strip(b" \t")
     if not value:
         return "empty"
-    # 4. RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
-    cut = first_separator(value, plan.tab)
-    if cut < 0:
-        if _scheme_matches(plan, value):
-            return "malformed.scheme_only"
-        if "accept_raw_key" in plan.defects:
-            return value, sha256(value).digest()
-        return "no_scheme"
-    scheme = value[:cut]
-    rest = value[cut + 1 :].lstrip(plan.seps)
-    if not _scheme_matches(plan, scheme):
-        if not ("accept_other_scheme" in plan.defects and scheme.lower() in plan.other_schemes):
-            return "wrong_scheme"
+    if plan.bare:
+        # A bare key (credential.scheme null): no keyword, no separator; the value is the token.
+        rest = unicode_stripped(value) if plan.unicode_strip else value
+        if not rest:
+            return "empty"
+    else:
+        # 4. RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
+        cut = first_separator(value, plan.tab)
+        if cut < 0:
+            if _scheme_matches(plan, value):
+                return "malformed.scheme_only"
+            if "accept_raw_key" in plan.defects:
+                return value, sha256(value).digest()
+            return "no_scheme"
+        scheme = value[:cut]
+        rest = value[cut + 1 :].lstrip(plan.seps)
+        if plan.unicode_strip:
+            rest = unicode_stripped(rest)
+        if not _scheme_matches(plan, scheme):
+            if not ("accept_other_scheme" in plan.defects and scheme.lower() in plan.other_schemes):
+                return "wrong_scheme"
     if "accept_any_token" in plan.defects:
         return ANY_TOKEN
     if first_separator(rest, plan.tab) >= 0:
@@ -295,6 +377,13 @@ def parse_credential(plan: Plan, raw: bytes) -> tuple[bytes, bytes] | str:
     if plan.shape is not None and plan.shape.fullmatch(rest) is None:
         return "malformed.shape"
     return rest, sha256(rest).digest()
+
+
+def unicode_stripped(value: bytes) -> bytes:
+    """`value` without the whitespace str.strip() removes from its latin-1 reading (U+0085, U+00A0,
+    VT, FF, FS..US besides SP/HTAB): what a framework that strips the decoded token leaves (FastAPI's
+    `param.strip()`; Starlette decodes header bytes as latin-1)."""
+    return value.decode("latin-1").strip().encode("latin-1")
 
 
 def first_separator(value: bytes, tab: bool) -> int:

@@ -39,6 +39,11 @@ def _has_state(state: str) -> Callable[[ProviderSpec], bool]:
     return lambda spec: state in spec.keys.states
 
 
+def _keyword(spec: ProviderSpec) -> bool:
+    # A bare key (credential.scheme null) has no keyword to accept wrongly or leave out.
+    return spec.credential.scheme is not None
+
+
 def _refused_kind(spec: ProviderSpec) -> bool:
     return spec.binding is not None and any(k not in spec.binding.accepted for k in spec.binding.kinds)
 
@@ -49,9 +54,9 @@ _TABLE = (
     Defect("accept_any_token", "any token after the right scheme is accepted",
            "only an issued key authenticates (RFC 6750 §3.1 invalid_token)", "all", _all),
     Defect("accept_other_scheme", "`Token` accepted where `Bearer` is documented, and the reverse",
-           "the documented scheme keyword (credential.scheme)", "all", _all),
+           "the documented scheme keyword (credential.scheme)", "specs with a scheme keyword", _keyword),
     Defect("accept_raw_key", "the raw key without a scheme keyword is accepted",
-           "credentials = auth-scheme 1*SP token68 (RFC 9110 §11.4)", "all", _all),
+           "credentials = auth-scheme 1*SP token68 (RFC 9110 §11.4)", "specs with a scheme keyword", _keyword),
     Defect("status_403_for_401", "403 where the spec says 401",
            "the catalogue's status for unauthenticated requests (RFC 9110 §15.5.2)", "specs with a 401", _has_status(401)),
     Defect("status_401_for_403", "401 where the spec says 403",
@@ -88,13 +93,13 @@ _TABLE = (
            "over the limit a key gets 429 with Retry-After (rate_limit.rule, RFC 6585 §4)", "specs with rate_limit",
            lambda spec: spec.rate_limit is not None),
     Defect("crash_duplicate_header", "500 on duplicate credential header lines",
-           "never a 5xx; two Authorization lines are a bad request (RFC 9110 §5.3)", "all", _all),
+           "never a 5xx for two credential lines (RFC 9110 §5.3)", "all", _all),
     Defect("no_challenge", "401 without WWW-Authenticate",
            "a 401 MUST carry WWW-Authenticate (RFC 9110 §11.6.1)", "specs with a challenge",
            lambda spec: spec.credential.challenge is not None),
     Defect("case_sensitive_scheme", "the scheme keyword compared case-sensitively",
            "the scheme name is case-insensitive (RFC 9110 §11.1)", "specs with scheme_insensitive",
-           lambda spec: spec.credential.scheme_insensitive),
+           lambda spec: spec.credential.scheme_insensitive and _keyword(spec)),
 )
 
 DEFECTS: Mapping[str, Defect] = MappingProxyType({d.name: d for d in _TABLE})

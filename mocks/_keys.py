@@ -81,6 +81,7 @@ class Key:
     kind: str | None = None
     role: str | None = None
     covers: bool = True  # its scopes cover the probe's scope
+    held: frozenset[str] = frozenset()  # its scopes with every implied one (a route's scope is looked up here)
     refused: bool = False  # its kind is one the protected route refuses
 
     @property
@@ -204,6 +205,7 @@ class KeyStore:
             kind=kind,
             role=role,
             covers=need is None or spec.scopes is None or need in spec.scopes.expand(scopes),
+            held=spec.scopes.expand(scopes) if spec.scopes is not None else frozenset(),
             refused=spec.binding is not None and kind not in spec.binding.accepted,
         )
         self._keys[key.id] = key

@@ -133,11 +133,28 @@ def build_table(spec: ProviderSpec, defects: frozenset[str] = frozenset()) -> di
         table["invalid.exchange"] = _from_response(spec, "invalid", "exchange", spec.exchange.failure, defects)
     success = spec.probe.success
     table["success"] = Decision(None, None, success.status, (("Content-Type", _content_type(success.body)),), success.body_bytes())
-    table["method_not_allowed"] = _generic("method_not_allowed", (("Allow", spec.probe.method),))
-    for name in ("unavailable", "crash", "too_large", "not_found"):
+    table["method_not_allowed"] = method_not_allowed((spec.probe.method,))
+    for route in spec.routes:
+        table[f"route:{route.id}"] = _route_success(route)
+    for name in ("unavailable", "crash", "too_large"):
         table[name] = _generic(name)
+    table["not_found"] = _generic("not_found") if spec.not_found is None else _from_response(spec, None, None, spec.not_found, defects)
     table["unavailable"] = table["unavailable"]._replace(headers=table["unavailable"].headers + (("Retry-After", "1"),))
     return table
+
+
+def _route_success(route: Any) -> Decision:
+    """A route's success: its status and body (none at all when the spec gives neither body nor schema)."""
+    body = route.success.body
+    if body is None:
+        return Decision(None, None, route.success.status, (), b"")
+    ctype = route.content_type or _content_type(body)
+    return Decision(None, None, route.success.status, (("Content-Type", ctype),), route.success.body_bytes())
+
+
+def method_not_allowed(methods: tuple[str, ...]) -> Decision:
+    """405 naming the methods the path has (RFC 9110 §15.5.6: "MUST generate an Allow header field")."""
+    return _generic("method_not_allowed", (("Allow", ", ".join(methods)),))
 
 
 def retry_after(decision: Decision, seconds: int) -> Decision:

@@ -123,14 +123,18 @@ def rules_for(spec: ProviderSpec) -> tuple[GateRule, ...]:
     """Every rule the gate judges for a provider, in report order (extras only where the spec has them)."""
     cred: Rule = spec.credential.rule
     header, scheme = spec.credential.header, spec.credential.scheme
+    if scheme is None:  # a bare key: the value is the key alone
+        scheme_title, syntax_title = f"no scheme keyword: the key alone in `{header}`", "the key alone (token68), nothing around it"
+    else:
+        scheme_title, syntax_title = f"the scheme keyword `{scheme}` before the key", f"`{scheme}`, one separator, then the key alone (token68)"
     rules = [
         CLIENT_EXIT,
         CLIENT_SENT,
         CLIENT_NO_ADMIN,
         CLIENT_WELL_FORMED,
         GateRule("credential.header", f"the documented `{header}` header on every request", cred.strength, cred.source),
-        GateRule("credential.scheme", f"the scheme keyword `{scheme}` before the key", cred.strength, cred.source),
-        GateRule("credential.syntax", f"`{scheme}`, one separator, then the key alone (token68)", cred.strength, cred.source),
+        GateRule("credential.scheme", scheme_title, cred.strength, cred.source),
+        GateRule("credential.syntax", syntax_title, cred.strength, cred.source),
         GateRule("credential.key", "the key the gate exported, sent unchanged (keys are case-sensitive)",
                  cred.strength, cred.source),
         GateRule("credential.once", f"exactly one credential: one `{header}` line, the key nowhere else",
@@ -310,7 +314,16 @@ def _judge_credential(spec: ProviderSpec, entry: Mapping[str, Any], found: _Find
     klass, variant = _outcome(entry)
     cred = _cred(entry)
     header, scheme = spec.credential.header, spec.credential.scheme
-    if klass in ("missing", "token_in_query") and not _is_exchange(spec, entry):
+    # RFC 9110 §5.3: two lines of a non-list field are the client's fault even where the server
+    # reads one of them (credential.duplicates first_wins / last_wins): judged on what was sent.
+    lines = cred.get("header_lines")
+    if klass == "duplicate_header" or (isinstance(lines, int) and lines > 1):
+        found.add("credential.once", entry, f"{lines or 'several'} `{header}` lines")
+        if klass == "duplicate_header":
+            return
+    if scheme is None and klass == "malformed" and variant == "internal_space" and cred.get("scheme"):
+        found.add("credential.scheme", entry, f"scheme keyword `{cred.get('scheme')}` before a bare key")
+    elif klass in ("missing", "token_in_query") and not _is_exchange(spec, entry):
         found.add("credential.header", entry, f"no `{header}` header")
     elif klass == "empty":
         found.add("credential.header", entry, f"`{header}` header with an empty value")
@@ -339,8 +352,6 @@ def _judge_credential(spec: ProviderSpec, entry: Mapping[str, Any], found: _Find
             found.add("scope.covers", entry, "a key without the scope this endpoint needs")
         else:
             found.add("credential.key", entry, "a key without the scope this endpoint needs")
-    elif klass == "duplicate_header":
-        found.add("credential.once", entry, f"{cred.get('header_lines', 'several')} `{header}` lines")
 
 
 def _kind(cred: Mapping[str, Any]) -> str:

@@ -1,4 +1,5 @@
 """Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
+from ._fill import FillError, fill
 from ._grammar import alphabet_chars
 from ._headers import header_example
 from ._regex import SpecRegexError, spec_regex, spec_search
@@ -6,6 +7,7 @@ from ._loader import SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, get_spec, 
 from ._redaction import MIN_RUN, Redaction, fold
 from ._model import (
     COMMON_QUERY_NAMES,
+    DUPLICATE_POLICIES,
     FAILURE_CLASSES,
     KEY_STATES,
     NO_TRIGGER,
@@ -23,6 +25,8 @@ from ._model import (
     ProviderSpec,
     RateLimit,
     Response,
+    Route,
+    RouteRequest,
     Rule,
     Scopes,
     TokenShape,
@@ -34,10 +38,11 @@ from ._model import (
 from ._openapi_export import openapi as openapi_document
 
 __all__ = [
-    "COMMON_QUERY_NAMES", "FAILURE_CLASSES", "KEY_STATES", "NO_TRIGGER", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "STRENGTHS",
-    "TOKEN68", "TRIGGER_WORDS", "Binding", "Challenge", "Credential", "Deviation", "Exchange", "Failure", "Keys", "Probe",
-    "ProviderSpec", "RateLimit", "Response", "Rule", "Scopes", "SpecError", "TokenShape", "encode_body", "freeze", "get_spec",
-    "load_all", "load_spec", "openapi_document", "spec_paths", "thaw", "weaker",
+    "COMMON_QUERY_NAMES", "DUPLICATE_POLICIES", "FAILURE_CLASSES", "KEY_STATES", "NO_TRIGGER", "SCHEMA_PATH", "SPEC_DIR",
+    "SPECS_DIR_ENV", "STRENGTHS", "TOKEN68", "TRIGGER_WORDS", "Binding", "Challenge", "Credential", "Deviation", "Exchange",
+    "Failure", "FillError", "Keys", "Probe", "ProviderSpec", "RateLimit", "Response", "Route", "RouteRequest", "Rule", "Scopes",
+    "SpecError", "TokenShape", "encode_body", "fill", "freeze", "get_spec", "load_all", "load_spec", "openapi_document",
+    "spec_paths", "thaw", "weaker",
     "alphabet_chars", "header_example", "SpecRegexError", "spec_regex", "spec_search",
     "MIN_RUN", "Redaction", "fold",
 ]

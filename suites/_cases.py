@@ -9,11 +9,12 @@ parameters never hold a key.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import urlencode
 
-from specs import ProviderSpec, Response, Rule, encode_body, thaw
+from specs import ProviderSpec, Response, Route, Rule, encode_body, fill, thaw
 
 from . import _keys
 from ._checks import FAILURE_CHECKS, POSITIVE_CHECKS
@@ -134,6 +135,17 @@ def probe_request(ctx: Context, values: Sequence[str] = (), query: Mapping[str, 
     return RawRequest.build(probe.method, path, headers, encode_body(probe.content_type, payload))
 
 
+def route_request(ctx: Context, route: Route, values: Sequence[str] = ()) -> RawRequest:
+    """A spec route's request: its template filled (`1` per variable), a body its request check takes."""
+    spec = ctx.target.spec
+    headers = [(spec.credential.header, v) for v in values]
+    body = b""
+    if route.request is not None:
+        headers.append(("Content-Type", route.request.content_type))
+        body = encode_body(route.request.content_type, fill(thaw(route.request.schema)))
+    return RawRequest.build(route.method, route.example_path(), headers, body)
+
+
 def exchange_request(ctx: Context, username: str, password: str) -> RawRequest:
     """The spec's username + password exchange request."""
     ex = ctx.target.spec.exchange
@@ -232,10 +244,28 @@ class _Maker:
         return "invalid", "unknown"
 
 
+def shown(spec: ProviderSpec, what: str) -> str:
+    """A credential header in words: `Authorization: Bearer <valid key>` (`X-API-Key: <valid key>` when bare)."""
+    return f"{spec.credential.header}: {spec.credential.render(what)}"
+
+
+# Whitespace str.strip() removes but HTTP does not (RFC 9110 §5.6.3 OWS is SP / HTAB): NBSP as one
+# latin-1 byte, as a server that decodes header bytes as latin-1 (Starlette) reads it.
+NBSP = b"\xa0"
+
+
 def _positive(m: _Maker) -> Iterator[Case]:
     spec, cred = m.spec, m.spec.credential
     h, s = cred.header, cred.scheme
-    yield m.positive(None, f"{h}: {s} <valid key>", "valid", cred.rule, with_key("valid", canonical))
+    yield m.positive(None, shown(spec, "<valid key>"), "valid", cred.rule, with_key("valid", canonical))
+    if cred.strip_unicode_whitespace:
+        yield m.positive("unicode_whitespace", shown(spec, "<NBSP><valid key><NBSP>"), "valid (NBSP around it)", cred.separator_rule,
+                         with_key("valid", lambda sp, k: [sp.credential.render("").encode() + NBSP + k.encode() + NBSP]))
+    yield m.positive("surrounding_whitespace", f"{h}: <SP>{spec.credential.render('<valid key>')}<SP><HTAB>", "valid (surrounding whitespace)", RFC_OWS, with_key("valid", lambda sp, k: [f" {sp.credential.render(k)} \t"]))
+    if spec.exchange:
+        yield m.positive("exchange", f"{spec.exchange.method} {spec.exchange.path} with username and password, then {shown(spec, '<issued token>')}", "exchanged token", spec.exchange.rule, _exchange_then_probe, needs=("username", "password"))
+    if s is None:
+        return  # a bare key: no keyword to vary, no separator
     # RFC 9110 §11.1: the scheme is a case-insensitive token; judged at the spec's scheme rule.
     if cred.scheme_insensitive:
         for name, form in (("scheme_lowercase", s.lower()), ("scheme_uppercase", s.upper())):
@@ -243,11 +273,8 @@ def _positive(m: _Maker) -> Iterator[Case]:
                 yield m.positive(name, f"{h}: {form} <valid key>", f"valid ({name.replace('_', ' ')})", cred.scheme_rule, with_key("valid", lambda sp, k, f=form: [f"{f} {k}"]))
     # RFC 9110 §11.4: credentials = auth-scheme [ 1*SP token68 ]: several spaces separate too.
     yield m.positive("several_spaces", f"{h}: {s}<3 SP><valid key>", "valid (three spaces)", cred.separator_rule, with_key("valid", lambda sp, k: [f"{s}   {k}"]))
-    yield m.positive("surrounding_whitespace", f"{h}: <SP>{s} <valid key><SP><HTAB>", "valid (surrounding whitespace)", RFC_OWS, with_key("valid", lambda sp, k: [f" {s} {k} \t"]))
     if cred.separator == "whitespace":
         yield m.positive("tab_separator", f"{h}: {s}<HTAB><valid key>", "valid (tab separator)", cred.separator_rule, with_key("valid", lambda sp, k: [f"{s}\t{k}"]))
-    if spec.exchange:
-        yield m.positive("exchange", f"{spec.exchange.method} {spec.exchange.path} with username and password, then {h}: {s} <issued token>", "exchanged token", spec.exchange.rule, _exchange_then_probe, needs=("username", "password"))
 
 
 def _exchange_then_probe(ctx: Context) -> Outgoing:
@@ -284,16 +311,17 @@ def _scheme(m: _Maker) -> Iterator[Case]:
 def _malformed(m: _Maker) -> Iterator[Case]:
     if not m.spec.failure("malformed"):
         return
-    cred = m.spec.credential
+    spec, cred = m.spec, m.spec.credential
     h, s, shape = cred.header, cred.scheme, cred.token
-    yield m.failure("malformed", "scheme_only", f"{h}: {s}", "scheme only", without_key([s]))
-    yield m.failure("malformed", "internal_space", f"{h}: {s} <valid key cut by a space>", "valid key cut by a space", with_key("valid", lambda sp, k: [f"{s} {_keys.with_char(k, shape, ' ')}"]), ("valid",))
+    if s is not None:
+        yield m.failure("malformed", "scheme_only", f"{h}: {s}", "scheme only", without_key([s]))
+    yield m.failure("malformed", "internal_space", shown(spec, "<valid key cut by a space>"), "valid key cut by a space", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, ' '))]), ("valid",))
     # RFC 9110 §11.2 token68: "!" and any non-ASCII byte are outside it.
-    yield m.failure("malformed", "bad_chars", f"{h}: {s} <valid key with '!' inside>", "valid key with '!' inside", with_key("valid", lambda sp, k: [f"{s} {_keys.with_char(k, shape, '!')}"]), ("valid",))
-    yield m.failure("malformed", "non_ascii", f"{h}: {s} <valid key with byte 0xE9 inside>", "valid key with a non-ASCII byte", with_key("valid", lambda sp, k: [f"{s} {_keys.with_char(k, shape, 'é')}"]), ("valid",), spec_variant="bad_chars")
+    yield m.failure("malformed", "bad_chars", shown(spec, "<valid key with '!' inside>"), "valid key with '!' inside", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, '!'))]), ("valid",))
+    yield m.failure("malformed", "non_ascii", shown(spec, "<valid key with byte 0xE9 inside>"), "valid key with a non-ASCII byte", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, 'é'))]), ("valid",), spec_variant="bad_chars")
     if shape.enforce_shape:
         if m.mutant_class(_keys.halved) == ("malformed", "shape"):
-            yield m.failure("malformed", "shape", f"{h}: {s} <token68 string not of the key's shape>", "a token of the wrong shape", with_fabricated("WRONG_SHAPE_KEY", lambda sp: _keys.halved(_keys.fabricate(sp.credential.token, rng(sp, "shape"))), canonical))
+            yield m.failure("malformed", "shape", shown(spec, "<token68 string not of the key's shape>"), "a token of the wrong shape", with_fabricated("WRONG_SHAPE_KEY", lambda sp: _keys.halved(_keys.fabricate(sp.credential.token, rng(sp, "shape"))), canonical))
 
 
 def _invalid(m: _Maker) -> Iterator[Case]:
@@ -301,7 +329,7 @@ def _invalid(m: _Maker) -> Iterator[Case]:
     if not spec.failure("invalid"):
         return
     h, s, shape = cred.header, cred.scheme, cred.token
-    yield m.failure("invalid", "unknown", f"{h}: {s} <well-formed key never issued>", "never issued", with_fabricated("UNISSUED_KEY", lambda sp: _keys.fabricate(sp.credential.token, rng(sp, "unknown")), canonical))
+    yield m.failure("invalid", "unknown", shown(spec, "<well-formed key never issued>"), "never issued", with_fabricated("UNISSUED_KEY", lambda sp: _keys.fabricate(sp.credential.token, rng(sp, "unknown")), canonical))
     mutants: tuple[tuple[str, str, Callable[[str], str]], ...] = (
         ("one_char_changed", "valid key with one character changed", lambda k: _keys.one_char_changed(k, shape)),
         ("truncated", "valid key without its last character", _keys.truncated),
@@ -311,16 +339,16 @@ def _invalid(m: _Maker) -> Iterator[Case]:
     for name, words, mutate in mutants:
         klass, spec_variant = m.mutant_class(mutate)
         if spec.failure(klass):
-            yield m.failure(klass, name, f"{h}: {s} <{words}>", words, with_key("valid", lambda sp, k, f=mutate: canonical(sp, f(k))), ("valid",), spec_variant=spec_variant)
+            yield m.failure(klass, name, shown(spec, f"<{words}>"), words, with_key("valid", lambda sp, k, f=mutate: canonical(sp, f(k))), ("valid",), spec_variant=spec_variant)
     klass, spec_variant = m.mutant_class(lambda k: _keys.oversized(shape, rng(spec, "oversized")))
     if spec.failure(klass):
         words = f"a {_keys.OVERSIZED_LENGTH}-character token of the key's alphabet"
-        yield m.failure(klass, "oversized", f"{h}: {s} <{words}>", words, with_fabricated("OVERSIZED_KEY", lambda sp: _keys.oversized(sp.credential.token, rng(sp, "oversized")), canonical), spec_variant=spec_variant)
+        yield m.failure(klass, "oversized", shown(spec, f"<{words}>"), words, with_fabricated("OVERSIZED_KEY", lambda sp: _keys.oversized(sp.credential.token, rng(sp, "oversized")), canonical), spec_variant=spec_variant)
     if spec.binding:
         # The probe names the target's bound resource; these tokens are valid, but not for it.
-        yield m.failure("invalid", "other_binding", f"{h}: {s} <valid token bound to another {spec.binding.field}>", "bound to another resource", with_key("other_binding", canonical), ("other_binding",))
+        yield m.failure("invalid", "other_binding", shown(spec, f"<valid token bound to another {spec.binding.field}>"), "bound to another resource", with_key("other_binding", canonical), ("other_binding",))
         for kind in (k for k in spec.binding.kinds if k not in spec.binding.accepted):
-            yield m.failure("invalid", "refused_kind" if kind == "account" else f"refused_kind_{kind}", f"{h}: {s} <{kind} token>", f"{kind} token", with_key(kind, canonical), (kind,), spec_variant="refused_kind")
+            yield m.failure("invalid", "refused_kind" if kind == "account" else f"refused_kind_{kind}", shown(spec, f"<{kind} token>"), f"{kind} token", with_key(kind, canonical), (kind,), spec_variant="refused_kind")
     if spec.exchange:
         ex = spec.exchange
         yield m.failure("invalid", "exchange", f"{ex.method} {ex.path} with the username and a wrong password", "wrong password", _wrong_password, ("username",), expected=ex.failure)
@@ -333,10 +361,9 @@ def _wrong_password(ctx: Context) -> Outgoing:
 
 
 def _key_states(m: _Maker) -> Iterator[Case]:
-    h, s = m.spec.credential.header, m.spec.credential.scheme
     for klass, state in STATE_OF_CLASS.items():
         if m.spec.failure(klass):
-            yield m.failure(klass, None, f"{h}: {s} <{state} key>", state, with_key(state, canonical), (state,))
+            yield m.failure(klass, None, shown(m.spec, f"<{state} key>"), state, with_key(state, canonical), (state,))
 
 
 def _placement(m: _Maker) -> Iterator[Case]:
@@ -345,13 +372,47 @@ def _placement(m: _Maker) -> Iterator[Case]:
         for name in m.spec.query_names:
             yield m.failure("token_in_query", name, f"no header; ?{name}=<valid key>", f"valid key in ?{name}=", _in_query(name), ("valid",))
     if m.spec.failure("duplicate_header"):
-        h, s = m.spec.credential.header, m.spec.credential.scheme
+        one = shown(m.spec, "<valid key>")
         # RFC 9110 §5.3: Authorization is not a list field. Both requests carry the intact valid key:
         # a server using one of the lines (Starlette takes the first) parses leniently but lets
         # nobody in without the key, so accepting is NON-STRICT at the RFC's sentence, never a
         # security FAIL; the catalogue answer is judged at the class's rule and trigger.
-        yield m.failure("duplicate_header", "same", f"{h}: {s} <valid key> twice", "valid key, twice", with_key("valid", lambda sp, k: canonical(sp, k) * 2), ("valid",), judge=RFC_ONE_LINE, forced=False)
-        yield m.failure("duplicate_header", "valid_and_invalid", f"{h}: {s} <valid key>, then {h}: {s} <never-issued key>", "valid key and a never-issued key", _valid_and_invalid, ("valid",), judge=RFC_ONE_LINE, forced=False)
+        yield m.failure("duplicate_header", "same", f"{one} twice", "valid key, twice", with_key("valid", lambda sp, k: canonical(sp, k) * 2), ("valid",), judge=RFC_ONE_LINE, forced=False)
+        yield m.failure("duplicate_header", "valid_and_invalid", f"{one}, then {shown(m.spec, '<never-issued key>')}", "valid key and a never-issued key", _valid_and_invalid, ("valid",), judge=RFC_ONE_LINE, forced=False)
+    yield from _read_one_line(m)
+
+
+def _read_one_line(m: _Maker) -> Iterator[Case]:
+    """credential.duplicates first_wins / last_wins: the server reads one of two lines.
+
+    Reading the documented line with a valid key is success; the other order is the never-issued
+    key's `invalid`. Both are judged at the duplicates rule: a server that refuses both lines
+    instead is stricter than the spec says (RFC 9110 §5.3 lets it), not insecure.
+    """
+    cred = m.spec.credential
+    if cred.duplicates == "reject" or cred.duplicates_rule is None:
+        return
+    read = "first" if cred.duplicates == "first_wins" else "last"
+    valid, other = shown(m.spec, "<valid key>"), shown(m.spec, "<never-issued key>")
+    rule = cred.duplicates_rule
+    yield m.case(POSITIVE, f"duplicate_{read}_read", description=f"{valid} as the {read} of two lines, {other} the other",
+                 credential=f"valid key as the {read} line", needs=("valid",), expected=m.spec.probe.success, judge=rule,
+                 forced=False, checks=POSITIVE_CHECKS, build=_two_lines(valid_first=read == "first"))
+    if m.spec.failure("invalid"):
+        yield m.failure("invalid", f"duplicate_{read}_unissued", f"{other} as the {read} of two lines, {valid} the other",
+                        f"never-issued key as the {read} line", _two_lines(valid_first=read != "first"), ("valid",),
+                        spec_variant="unknown", judge=rule, forced=False)
+
+
+def _two_lines(valid_first: bool) -> Build:
+    def build(ctx: Context) -> Outgoing:
+        spec = ctx.target.spec
+        key = ctx.credential("valid")
+        other = ctx.fabricated("UNISSUED_KEY", _keys.fabricate(spec.credential.token, rng(spec, "unknown")))
+        lines = canonical(spec, key.reveal()) + canonical(spec, other.reveal())
+        return Outgoing(probe_request(ctx, lines if valid_first else lines[::-1]), (key, other))
+
+    return build
 
 
 def _in_query(name: str) -> Build:
@@ -380,7 +441,45 @@ def _quota(m: _Maker) -> Iterator[Case]:
             mock_only=LIVE_QUOTA, skip=too_many,
         )
     if spec.failure("bad_request") and spec.probe.bad_body is not None:
-        yield m.failure("bad_request", None, f"{spec.credential.header}: {spec.credential.scheme} <valid key>, with the probe's bad body", "valid", with_key("valid", canonical, body=spec.probe.bad_body), ("valid",), forced=False)
+        yield m.failure("bad_request", None, shown(spec, "<valid key>") + ", with the probe's bad body", "valid", with_key("valid", canonical, body=spec.probe.bad_body), ("valid",), forced=False)
+
+
+def case_name(route: Route) -> str:
+    """A route's name in case ids: its id with anything but letters, digits and _ made `_`."""
+    return "route_" + re.sub(r"[^A-Za-z0-9]+", "_", route.id).strip("_")
+
+
+def _on_route(route: Route, state: str) -> Build:
+    def build(ctx: Context) -> Outgoing:
+        key = ctx.credential(state)
+        return Outgoing(route_request(ctx, route, canonical(ctx.target.spec, key.reveal())), (key,))
+
+    return build
+
+
+def _routes(m: _Maker) -> Iterator[Case]:
+    """Scope per route: the limited key is refused a route whose scope it lacks, served one it holds.
+
+    The fixed cases keep to the probe; routes add what only they can show, that the scope a key
+    needs is the operation's own (RFC 6750 §3.1 insufficient_scope).
+    """
+    spec = m.spec
+    if spec.scopes is None or "limited" not in spec.keys.states or not spec.failure("insufficient_scope"):
+        return
+    held = spec.scopes.expand(spec.scopes.limited)
+    for route in spec.routes:
+        if not route.auth or route.scope is None:
+            continue
+        where = f"{route.method} {route.path}"
+        if route.scope in held:
+            yield m.case(
+                POSITIVE, case_name(route), description=f"{where} with {shown(spec, '<limited key>')} (holds {route.scope})",
+                credential="limited", needs=("limited",), expected=route.success, judge=spec.scopes.rule, forced=False,
+                checks=POSITIVE_CHECKS, build=_on_route(route, "limited"),
+            )
+        else:
+            yield m.failure("insufficient_scope", case_name(route), f"{where} with the limited key (lacks {route.scope})",
+                            "limited", _on_route(route, "limited"), ("limited",), spec_variant=None)
 
 
 def _over_the_limit(ctx: Context) -> Outgoing:
@@ -393,7 +492,7 @@ def _over_the_limit(ctx: Context) -> Outgoing:
     return Outgoing(req, (key,))
 
 
-GENERATORS: tuple[Callable[[_Maker], Iterator[Case]], ...] = (_positive, _presence, _scheme, _malformed, _invalid, _key_states, _placement, _quota)
+GENERATORS: tuple[Callable[[_Maker], Iterator[Case]], ...] = (_positive, _presence, _scheme, _malformed, _invalid, _key_states, _placement, _quota, _routes)
 
 
 def cases_for(spec: ProviderSpec) -> tuple[Case, ...]:

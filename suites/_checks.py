@@ -221,11 +221,15 @@ def challenge_on_401(obs: Observed) -> None:
         raise NotApplicable("not a 401")
     cred = obs.target.spec.credential
     rule = cred.challenge.rule if cred.challenge else CHALLENGE_RULE
-    scheme = re.compile(rf"(?:^|,)\s*{re.escape(cred.scheme)}(?=$|[\s,])", re.IGNORECASE)
+    # A bare key has no keyword of its own: the challenge names whatever scheme the spec gives it.
+    word = cred.scheme or (cred.challenge.value.split(" ")[0] if cred.challenge else None)
+    if word is None:
+        raise NotApplicable("a bare key and no challenge in the spec")
+    scheme = re.compile(rf"(?:^|,)\s*{re.escape(word)}(?=$|[\s,])", re.IGNORECASE)
     values = resp.header_all("WWW-Authenticate")
     if not any(scheme.search(v) for v in values):
         got = f"WWW-Authenticate: {excerpt(', '.join(values), 80)}" if values else "no WWW-Authenticate header"
-        raise CheckFailed("challenge_on_401", rule, f"WWW-Authenticate with a {cred.scheme} challenge", got)
+        raise CheckFailed("challenge_on_401", rule, f"WWW-Authenticate with a {word} challenge", got)
 
 
 # --- positive cases ---------------------------------------------------------------------------

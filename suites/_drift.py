@@ -4,8 +4,10 @@
 answered it, keys already placeholders, in DIR/record.json. `python -m suites drift DIR` starts the
 mock of every recorded provider, runs the same cases against it and compares, case by case:
 - the status;
-- the body's shape: JSON keys and value types, recursively (the values themselves, messages, ids
-  and keys, differ between any two servers and are the checks' business, not drift's);
+- the body's shape: JSON keys and value types, recursively;
+- the messages of a refusal: every string of an error body at a place both bodies have (a changed
+  error text is a changed answer), leaving out values that look like per-request data (8 or more
+  characters, no space, 4 or more digits: ids, timestamps); a text body is compared whole;
 - the headers that carry auth meaning: Content-Type (its media type), WWW-Authenticate (scheme and
   parameter names, RFC 9110 §11.6.1) and every header the spec's catalogue names for the class.
 A difference means the mock, which follows the spec, no longer answers like the provider: the spec
@@ -22,7 +24,7 @@ from typing import Any, Iterable, Sequence
 
 from specs import ProviderSpec
 
-from ._cases import cases_for
+from ._cases import POSITIVE, cases_for
 from ._mock_process import MockStartError, start_mocks
 from ._result import CaseResult
 from ._runner import run_case
@@ -185,6 +187,41 @@ def shape_diff(live: Any, mock: Any, path: str = "$") -> list[str]:
     return []
 
 
+# A string that is per-request data rather than a message: an id, a timestamp, a trace token.
+PER_REQUEST = re.compile(r"(?=(?:\S*\d){4})\S{8,}")
+# Text bodies longer than this are pages, not messages.
+MAX_TEXT_MESSAGE = 500
+
+
+def messages(body: str) -> dict[str, str]:
+    """The messages of a body by place (`$.error.message`), or the whole text as `$` for a short text body."""
+    try:
+        value = json.loads(body) if body.strip() else None
+    except ValueError:
+        text = body.strip()
+        return {"$": text} if 0 < len(text) <= MAX_TEXT_MESSAGE else {}
+    out: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node[:20]):
+                walk(v, f"{path}[{i}]")
+        elif isinstance(node, str) and not PER_REQUEST.fullmatch(node):
+            out[path] = node
+
+    walk(value, "$")
+    return out
+
+
+def message_diff(live: str, mock: str) -> list[tuple[str, str, str]]:
+    """(place, live text, mock text) for every message both bodies hold at one place and word differently."""
+    a, b = messages(live), messages(mock)
+    return [(where, a[where], b[where]) for where in a if where in b and a[where] != b[where]]
+
+
 def _media_type(values: list[str]) -> str:
     return ", ".join(v.split(";")[0].strip().lower() for v in values) or "absent"
 
@@ -249,6 +286,8 @@ def compare(spec: ProviderSpec, case_id: str, klass: str, live: Answer, mock: An
     if live.status != mock.status:
         out.append(Drift(case_id, "status", str(live.status), str(mock.status)))
     out += [Drift(case_id, "body", line, "") for line in shape_diff(shape(live.body), shape(mock.body))]
+    if klass != POSITIVE:  # success bodies carry data, which differs between any two servers
+        out += [Drift(case_id, f"message {where}", repr(a), repr(b)) for where, a, b in message_diff(live.body, mock.body)]
     for name in headers_of_interest(spec, klass):
         a, b = _header_view(name, live.header_all(name)), _header_view(name, mock.header_all(name))
         if a != b:
@@ -270,7 +309,7 @@ class DriftReport:
         if not self.drifts:
             if not self.compared:
                 return out
-            return out + [f"no drift: {self.compared} cases answer alike live and on the mock (status, body shape, headers); record {source}"]
+            return out + [f"no drift: {self.compared} cases answer alike live and on the mock (status, body shape, messages, headers); record {source}"]
         cases = list(dict.fromkeys(d.case_id for d in self.drifts))
         out.append(f"drift: {len(cases)} of {self.compared} cases answer differently live ({source}) and on the mock of their spec")
         for cid in cases:

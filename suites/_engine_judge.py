@@ -108,7 +108,7 @@ class Judge:
         """The target's keys plus every run of token characters actually sent in the credential
         header (for the echo check): a never-issued or mutated token is a credential too."""
         out = list(self.keys.values())
-        scheme = self.spec.credential.scheme.lower()
+        scheme = (self.spec.credential.scheme or "").lower()
         # A slice the request also carries outside the credential (`application/json`) is no
         # evidence that the server echoed the credential when the answer holds it too.
         name = self.spec.credential.header.lower().encode()

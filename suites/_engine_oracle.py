@@ -85,7 +85,7 @@ def _ascii_fold(text: str) -> bytes:
 
 
 def _scheme_equal(spec: ProviderSpec, sent: str) -> bool:
-    scheme = spec.credential.scheme
+    scheme = spec.credential.scheme or ""
     if spec.credential.scheme_insensitive:
         return _ascii_fold(sent) == _ascii_fold(scheme)
     return sent == scheme
@@ -96,31 +96,54 @@ def separators(spec: ProviderSpec) -> str:
     return " \t" if spec.credential.separator == "whitespace" else " "
 
 
+def _str_stripped(text: str) -> str:
+    """What a framework that reads header bytes as latin-1 and calls str.strip() keeps (Starlette
+    decodes headers as latin-1; FastAPI strips the token): U+0085, U+00A0, VT, FF, FS..US go too."""
+    raw = text.encode("utf-8", "surrogateescape")
+    return raw.decode("latin-1").strip().encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+# credential.duplicates: which line a lenient server reads.
+LINE_READ: Mapping[str, int] = {"first_wins": 0, "last_wins": -1}
+
+
 def decide(spec: ProviderSpec, view: View, keys: Mapping[str, Secret]) -> Outcome:
     """The outcome the spec prescribes for what the application sees (ARCHITECTURE.md order)."""
-    # 1. More than one credential header field line.
-    if len(view.values) > 1:
-        return Outcome("duplicate_header")
+    cred = spec.credential
+    values = view.values
+    # 1. More than one credential header field line: refused, or one of them read (credential.duplicates).
+    if len(values) > 1:
+        if cred.duplicates not in LINE_READ:
+            return Outcome("duplicate_header")
+        values = (values[LINE_READ[cred.duplicates]],)
     # 2. No header: a key under a known name in the query or body, or nothing at all.
-    if not view.values:
+    if not values:
         names = set(spec.query_names)
         if names & view.query_names or names & view.body_names:
             return Outcome("token_in_query")
         return Outcome("missing")
     # 3. Empty or only whitespace (aiohttp, like every parser, hands the app a surrogate-escaped str).
-    value = view.values[0].decode("utf-8", "surrogateescape").strip(OWS)
+    value = values[0].decode("utf-8", "surrogateescape").strip(OWS)
     if not value:
         return Outcome("empty")
-    # 4. Scheme, separator and token68 (RFC 9110 §11.4: credentials = auth-scheme [ 1*SP token68 ]).
     seps = separators(spec)
-    cut = min((i for i in (value.find(s) for s in seps) if i >= 0), default=-1)
-    if cut < 0:
-        if _scheme_equal(spec, value):
-            return Outcome("malformed", "scheme_only")
-        return Outcome("no_scheme")
-    if not _scheme_equal(spec, value[:cut]):
-        return Outcome("wrong_scheme")
-    token = value[cut:].lstrip(seps)
+    if cred.scheme is None:
+        # A bare key (credential.scheme null): the whole value is the token.
+        token = _str_stripped(value) if cred.strip_unicode_whitespace else value
+        if not token:
+            return Outcome("empty")
+    else:
+        # 4. Scheme, separator and token68 (RFC 9110 §11.4: credentials = auth-scheme [ 1*SP token68 ]).
+        cut = min((i for i in (value.find(s) for s in seps) if i >= 0), default=-1)
+        if cut < 0:
+            if _scheme_equal(spec, value):
+                return Outcome("malformed", "scheme_only")
+            return Outcome("no_scheme")
+        if not _scheme_equal(spec, value[:cut]):
+            return Outcome("wrong_scheme")
+        token = value[cut:].lstrip(seps)
+        if cred.strip_unicode_whitespace:
+            token = _str_stripped(token)
     if any(s in token for s in seps):
         return Outcome("malformed", "internal_space")
     if not TOKEN68.fullmatch(token):

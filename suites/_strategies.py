@@ -169,8 +169,8 @@ class Basis:
 
     @property
     def scheme(self) -> bytes:
-        """The scheme keyword as documented."""
-        return self.spec.credential.scheme.encode()
+        """The scheme keyword as documented (empty for a bare key)."""
+        return (self.spec.credential.scheme or "").encode()
 
     def body(self, extra: tuple[str, KeyExpr] | None = None) -> Parts:
         """The probe body, optionally with one more field whose value is a key expression."""
@@ -205,8 +205,8 @@ class Basis:
         return Template(probe.method, probe.path, self.base_headers() + auth + extra, query, self.body(body_extra))
 
     def canonical(self, key: KeyExpr | Parts) -> Parts:
-        """`Bearer <key>`: the documented form around a key expression."""
-        return join(self.scheme + b" ", key)
+        """`Bearer <key>` (the key alone when bare): the documented form around a key expression."""
+        return join(self.scheme + b" ", key) if self.scheme else join(key)
 
     def item(self, strategy: str, kind: str, template: Template, rule: Rule | None = None, **kw: Any) -> Generated:
         """A Generated of this spec (rule defaults to the documented credential rule)."""
@@ -329,9 +329,12 @@ def scheme(b: Basis) -> list[st.SearchStrategy[Generated]]:
     the case variants RFC 9110 §11.1 makes equivalent."""
     spec = b.spec
     kw = spec.credential.scheme
-    others = [s for s in OTHER_SCHEMES if s.lower() != kw.lower()]
     tpl = b.request
     S = "scheme"
+    if kw is None:
+        # A bare key: the mistake is a keyword the provider never asked for, before the key.
+        return [st.sampled_from(OTHER_SCHEMES).map(lambda w: b.item(S, "keyword_before_bare_key", tpl(_hdr(b, join(w.encode() + b" ", KEY)))))]
+    others = [s for s in OTHER_SCHEMES if s.lower() != kw.lower()]
     ci = spec.credential.scheme_insensitive
 
     def with_scheme(kind: str, word: bytes, rule: Rule | None = None, **kw_: Any) -> Generated:
@@ -360,6 +363,9 @@ def scheme(b: Basis) -> list[st.SearchStrategy[Generated]]:
 # --- separator -----------------------------------------------------------------------------------
 
 # Unicode spaces that are not HTTP whitespace (RFC-NOTES D.19; Python's str.split() splits on them).
+# Latin-1 bytes str.strip() removes that RFC 9110 §5.5 lets through as obs-text (VT, FF, FS are CTLs:
+# a parser's 400 is right for those).
+LATIN1_SPACES = (b"\xa0", b"\x85")
 UNICODE_SPACES = ("\u00a0", "\u2000", "\u2002", "\u2003", "\u2009", "\u200a", "\u202f", "\u205f", "\u3000", "\u1680", "\u0085")
 
 
@@ -389,6 +395,14 @@ def separator(b: Basis) -> list[st.SearchStrategy[Generated]]:
         st.sampled_from(UNICODE_SPACES + ZERO_WIDTH).map(
             lambda u: b.item(S, "trailing_unicode", tpl(_hdr(b, join(b.canonical(KEY), u.encode()))), RFC_TOKEN68,
                              leniency=RFC_UNICODE_SPACE if u.isspace() else None)
+        ),
+        # Single latin-1 bytes str.strip() removes (NBSP, NEL) around the token: a server that
+        # decodes headers as latin-1 and strips the token (FastAPI) takes them. Where the spec says
+        # so (credential.separator.strip_unicode_whitespace) that is the expected answer; where it
+        # does not, taking them is lenient parsing around the intact key (NON-STRICT).
+        st.sampled_from(LATIN1_SPACES).map(
+            lambda u: b.item(S, "latin1_space_around_token", tpl(_hdr(b, join(b.scheme + b" " + u, KEY, u))), sep_rule,
+                             leniency=None if spec.credential.strip_unicode_whitespace else RFC_UNICODE_SPACE)
         ),
     ]
 

@@ -117,13 +117,18 @@ class Target:
             self.admin.reset()
 
 
-def live_target(spec: ProviderSpec, environ: Mapping[str, str], base_url: str | None = None) -> Target:
+def live_target(spec: ProviderSpec, environ: Mapping[str, str], base_url: str | None = None, sandbox: bool = False) -> Target:
     """A live target from the environment (DESIGN.md's fixed variable names).
 
-    Base URL: the --base-url option, else `ID_BASE_URL`, else the spec's live URL. Without
-    `ID_API_KEY` the target is unavailable and every case is skipped with the variable named.
+    Base URL: the --base-url option, else `ID_BASE_URL`, else the spec's sandbox URL (`sandbox`,
+    the --sandbox option) or live URL. Without `ID_API_KEY`, or asked for a sandbox the spec does
+    not name, the target is unavailable and every case is skipped with the reason in one line.
     """
-    url = check_base_url(base_url or environ.get(spec.env("BASE_URL")) or spec.live_url)
+    given = base_url or environ.get(spec.env("BASE_URL"))
+    if sandbox and not given and not spec.sandbox_url:
+        why = f"{spec.id}: --sandbox, but the spec names no sandbox (targets.sandbox); set {spec.env('BASE_URL')} or drop --sandbox"
+        return Target(spec, spec.live_url, LIVE, MappingProxyType({}), unavailable=why)
+    url = check_base_url(given or (spec.sandbox_url if sandbox else None) or spec.live_url)
     creds: dict[str, Secret] = {}
     for state, suffix in ENV_SUFFIX.items():
         if state in ("username", "password") and spec.exchange is None:

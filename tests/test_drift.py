@@ -133,3 +133,19 @@ def test_an_empty_record_is_not_a_pass(tmp_path: Path) -> None:
     (tmp_path / "record.json").write_text('{"kind": "authconform-record", "mode": "live", "cases": []}', encoding="utf-8")
     run = _drift(tmp_path)
     assert run.returncode == 2 and "nothing compared" in run.stderr and "were the live keys set?" in run.stderr
+
+
+def test_messages_are_compared_on_refusals_not_ids_nor_successes() -> None:
+    """A reworded error is drift (same shape, other text); ids and timestamps are not, nor success data."""
+    from specs import load_all
+    from suites._drift import compare, message_diff
+
+    live = '{"success": false, "error": "Invalid API key", "request_id": "req_20240101abcd", "at": "2024-01-01T00:00:00Z"}'
+    mock = '{"success": false, "error": "Invalid or missing API key", "request_id": "req_99990000wxyz", "at": "2025-02-02T10:00:00Z"}'
+    assert message_diff(live, mock) == [("$.error", "Invalid API key", "Invalid or missing API key")]
+    assert message_diff("Unauthorized", "Forbidden") == [("$", "Unauthorized", "Forbidden")]
+    spec = load_all()[0]
+    a, b = (Answer(401, (), body) for body in (live, mock))
+    assert [d.line() for d in compare(spec, "x.invalid", "invalid", a, b)] == [
+        "message $.error: live 'Invalid API key', mock 'Invalid or missing API key'"]
+    assert compare(spec, "x.positive", "positive", Answer(200, (), live), Answer(200, (), mock)) == []

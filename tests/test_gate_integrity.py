@@ -175,3 +175,19 @@ def test_a_request_the_parser_refuses_is_journaled_and_named(tmp_path: Path) -> 
     assert any(n == "Authorization" and v.startswith("Bearer <key:") for n, v in entry["headers"]), entry
     key = (tmp_path / "key").read_text()
     assert len(key) > 10 and key not in report and key not in proc.stderr + proc.stdout
+
+
+def test_serve_workers_check_the_admin_secret_too(tmp_path: Path) -> None:
+    """`serve --workers 2 --admin-secret-env VAR`: every worker refuses (and journals) a call without it."""
+    proc = _serve("--workers", "2", "--no-rate-limit", "--admin-secret-env", "MOCK_ADMIN", env={"MOCK_ADMIN": "w0rkers-secret"})
+    try:
+        base = json.loads(proc.stdout.readline())["base_url"] + "/__authconform__/"
+        statuses = {_call(base + "reset", "POST")[0] for _ in range(8)}  # fresh connections: both workers
+        assert statuses == {403}
+        status, body = _call(base + "journal", headers={"X-Authconform-Admin": "w0rkers-secret"})
+        assert status == 200
+        refused = [e for e in json.loads(body)["entries"] if e["outcome"]["refused_by"] == "admin_secret"]
+        assert len(refused) == 8
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=CLI_TIMEOUT)

@@ -211,12 +211,22 @@ def test_wrong_method_after_auth(running: Any, provider: str) -> None:
     assert reply.status == 405 and reply.header("Allow") == spec.probe.method
 
 
-def test_unknown_path_is_404_and_journaled(running: Any) -> None:
-    """A path the provider does not have: 404, and the journal still records what the client sent."""
-    server = running("cloro")
-    reply = send(server.base_url, "GET", "/nowhere", [("Authorization", "Bearer x")])
-    assert reply.status == 404
-    assert server.entries()[-1]["path"] == "/nowhere"
+@pytest.mark.parametrize("provider", IDS)
+def test_unknown_path_is_authenticated_then_not_found(running: Any, provider: str) -> None:
+    """Auth before routing: a path the provider lacks answers as the probe would for a bad credential,
+    and with the valid key gets the spec's not_found; the journal names the class either way."""
+    spec = SPECS[provider]
+    server = running(provider)
+    keys = server.keys()
+    for target in ("/", "/nowhere", "/v9/x?y=1"):
+        missing = send(server.base_url, "GET", target)
+        assert missing.status == spec.failures["missing"].status, target
+        assert server.entries()[-1]["outcome"]["class"] == "missing"
+        invalid = send(server.base_url, "GET", target, [(spec.credential.header, spec.credential.render(_unissued(spec)))])
+        assert (invalid.status, server.entries()[-1]["outcome"]["class"]) == (spec.failures["invalid"].status, "invalid"), target
+        ok = send(server.base_url, "GET", target, [(spec.credential.header, spec.credential.render(keys["valid"]))])
+        assert (ok.status, ok.json()) == (spec.not_found.status, thaw(spec.not_found.body)), target
+        assert server.entries()[-1]["path"] == target.split("?")[0]
 
 
 def test_crux_exchange_issues_the_valid_token(running: Any) -> None:

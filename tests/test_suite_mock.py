@@ -57,7 +57,7 @@ class _Options:
     """The options of a pytest config, as settings_from reads them."""
 
     def __init__(self, **given: object):
-        self.given = {"live": False, "provider": [], "base_url": None, "report": None, "mock_defect": [], **given}
+        self.given = {"live": False, "sandbox": False, "provider": [], "base_url": None, "report": None, "mock_defect": [], **given}
 
     def getoption(self, name: str) -> object:
         return self.given[name]
@@ -73,6 +73,7 @@ class _Options:
         ({"provider": ["cloro"], "base_url": "http://127.0.0.1:99999"}, "--base-url: a base URL's port is a number from 0 to 65535"),
         ({"live": True, "mock_defect": ["accept_missing"]}, "--mock-defect starts mocks with a defect; it cannot go with --live or --base-url"),
         ({"mock_defect": ["nope"]}, "--mock-defect nope: unknown defect; known: accept_missing, accept_any_token,"),
+        ({"sandbox": True}, "--sandbox picks a spec's sandbox URL for a live run: add --live"),
     ],
 )
 def test_bad_options_say_what_would_be_right(given: dict, message: str) -> None:
@@ -97,3 +98,23 @@ def test_a_bad_option_exits_4_with_one_line_and_no_traceback() -> None:
     assert run.returncode == 4
     assert "ERROR: --provider nope: unknown provider; known: claid, cloro, crux, cryptocloud, flash" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_sandbox_picks_targets_sandbox_or_says_there_is_none() -> None:
+    """--live --sandbox: the spec's targets.sandbox; a spec without one is skipped with one line naming the way out."""
+    import dataclasses
+
+    from suites import live_target
+
+    spec = load_all()[0]
+    with_box = dataclasses.replace(spec, sandbox_url="https://sandbox.example.invalid")
+    without = dataclasses.replace(spec, sandbox_url=None)
+    env = {spec.env("API_KEY"): "k" * 40}
+    assert settings_from(_Options(live=True, sandbox=True)).sandbox
+    assert live_target(with_box, env, sandbox=True).base_url == "https://sandbox.example.invalid"
+    assert live_target(with_box, env).base_url == spec.live_url
+    target = live_target(without, env, sandbox=True)
+    assert target.unavailable == (f"{spec.id}: --sandbox, but the spec names no sandbox (targets.sandbox); "
+                                  f"set {spec.env('BASE_URL')} or drop --sandbox")
+    # An explicit base URL still wins over both.
+    assert live_target(without, {**env, spec.env("BASE_URL"): "http://127.0.0.1:9"}, sandbox=True).base_url == "http://127.0.0.1:9"
