@@ -13,10 +13,11 @@ A key is replaced in every form the project derives from it, and nothing else is
   encoded) is searched decoded, and the base64/base64url text of the secret part at each byte
   alignment is a form of it too (Basic credentials, a re-encoded token), from BASE64_RUN
   characters (6 bytes) on.
-- Text shorter than MIN_RUN is never replaced for matching part of a key: six characters of a
-  random key are about 31 bits, while shorter runs turn up in ordinary words and ids (a key
-  `fastapi-eval-token-...` must not turn the provider id `fastapi` into a placeholder). A secret
-  part shorter than MIN_RUN is replaced only where it stands alone, exactly, as a token.
+- Text shorter than MIN_RUN is never replaced for matching part of a key: six characters of a random
+  key carry 24 (hex) to 31 bits compared without case, while shorter runs turn up in ordinary words
+  and ids (a key `fastapi-eval-token-...` must not turn the provider id `fastapi` into a
+  placeholder). A secret part shorter than MIN_RUN is replaced only where it stands alone, exactly,
+  as a token.
 
 A whole secret part becomes `<label>`; any other form `<label:partial>`.
 """
