@@ -106,9 +106,14 @@ def test_keepalive_load_reports_resets_and_5xx(provider: str, mock: Server) -> N
 @pytest.mark.slow
 @pytest.mark.parametrize("provider", ["flash"])
 def test_slow_connections_are_closed_and_others_served(provider: str, mock: Server) -> None:
-    """20 connections trickling a head a byte a second: others are served as fast, the slow ones closed."""
+    """20 connections trickling a head a byte a second: every other request is answered, the slow ones closed.
+
+    How fast the others are served (p99 against the quiet p99) is a speed figure: bench/slowloris.py
+    measures it; a unit test on a shared machine judges only what cannot flake (answered, opened, closed)."""
     result = slowloris.run_server(mock, provider, count=20, close_within=30.0, probes=60)
-    assert result.problems() == []
+    assert result.loaded_failed == 0, result.problems()
+    assert result.opened == result.count, result.problems()
+    assert result.closed == result.opened, result.problems()
 
 
 def test_slow_check_reports_a_server_without_a_head_timeout() -> None:
