@@ -16,22 +16,22 @@ from specs import load_spec
 FOLDER = Path(__file__).resolve().parent / "fixtures" / "openapi"
 # Documents whose credentials are no header token: the importer refuses them (exit 3).
 REFUSED = {"amazonaws.com-mobileanalytics.json"}
+# The user property tests/conftest.py prints at the end of the run.
+SUMMARY = "authconform_summary"
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> list[Result]:
     """Every fixture document through the pipeline, once for this module."""
-    out = run([str(FOLDER)], tmp_path_factory.mktemp("corpus"), jobs=2, max_seconds=600.0, verbose=False)
-    # The line `make corpus` prints, for this run's log (pytest -s shows it; -rA in the report).
-    print(summary(out))
-    return out
+    return run([str(FOLDER)], tmp_path_factory.mktemp("corpus"), jobs=2, max_seconds=600.0, verbose=False)
 
 
 @pytest.mark.slow
-def test_every_fixture_imports_checks_serves_and_passes_its_own_suite(results: list[Result]) -> None:
+def test_every_fixture_imports_checks_serves_and_passes_its_own_suite(results: list[Result], record_property: Any) -> None:
     """Each document with a header token passes all three steps; the others are refused, on one line."""
     considered = [r for r in results if not r.unsupported]
     line = summary(results)
+    record_property(SUMMARY, f"OpenAPI fixtures: {line}")
     n = len(considered)
     assert line == f"imported {n}/{n} documents, {n} pass specs check, {n} pass the suite against their own mock", \
         line + "\n" + "\n".join(f"{r.id}: {r.why}" for r in considered if r.why)
