@@ -3,8 +3,9 @@ from ._fill import FillError, fill
 from ._grammar import alphabet_chars
 from ._headers import header_example
 from ._regex import SpecRegexError, spec_regex, spec_search
-from ._loader import SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, get_spec, load_all, load_spec, spec_paths
+from ._loader import PACKAGE_DIR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
 from ._redaction import MIN_RUN, Redaction, fold
+from ._sources import quote_problems, rules
 from ._model import (
     COMMON_QUERY_NAMES,
     DUPLICATE_POLICIES,
@@ -45,4 +46,5 @@ __all__ = [
     "spec_paths", "thaw", "weaker",
     "alphabet_chars", "header_example", "SpecRegexError", "spec_regex", "spec_search",
     "MIN_RUN", "Redaction", "fold",
+    "check_quotes", "PACKAGE_DIR", "quote_problems", "rules",
 ]

@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._loader import SpecError, load_spec, spec_paths
+from ._loader import SpecError, check_quotes, load_spec, spec_paths
 
 
 def _check(files: list[str]) -> int:
+    """Every lint the project runs on a spec: schema, consistency, wire grammars, sources, quotes, unique ids."""
     failed = False
+    seen: dict[str, str] = {}
     for path in files or [str(p) for p in spec_paths()]:
         try:
             spec = load_spec(path)
+            note = check_quotes(spec)
         except SpecError as err:
             failed = True
             print(err, file=sys.stderr)
-        else:
-            print(f"{path}: ok ({spec.name}: {len(spec.failures)} failure classes)")
+            continue
+        if spec.id in seen:
+            failed = True
+            print(f"{path}: id: {spec.id!r} is already the id of {seen[spec.id]}", file=sys.stderr)
+            continue
+        seen[spec.id] = path
+        print(f"{path}: ok ({spec.name}: {len(spec.failures)} failure classes{'; note: ' + note if note else ''})")
     return 1 if failed else 0
 
 

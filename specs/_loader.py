@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from . import _cache, _wire, _yaml
+from . import _cache, _sources, _wire, _yaml
 from ._grammar import ADMIN_PREFIX
 from ._model import (
     NO_TRIGGER,
@@ -547,13 +547,30 @@ def _checked(path: Path, data: bytes) -> dict[str, Any]:
     if errors:
         raise SpecError(shown, [(_where(node, list(e.absolute_path)), _message(e)) for e in errors[:20]])
     problems = _lint(raw, path)
+    if not problems:
+        # Rules on the built spec: every rule says where it comes from (specs/_sources.py).
+        problems = _sources.lint(_build(raw, path))
     if problems:
-        # A node shared through an alias (`empty: *unauthorized`) is said once, at its first path.
-        said: dict[tuple[int | None, str], tuple[str, str]] = {}
-        for p, what in problems:
-            said.setdefault((_line_of(node, p), what), (_where(node, p), what))
-        raise SpecError(shown, list(said.values()))
+        raise SpecError(shown, _located(node, problems))
     return raw
+
+
+def _located(node: yaml.Node | None, problems: list[tuple[list[Any], str]]) -> list[tuple[str, str]]:
+    """(path with line, problem) pairs; a node shared through an alias (`empty: *unauthorized`) said once."""
+    said: dict[tuple[int | None, str], tuple[str, str]] = {}
+    for p, what in problems:
+        said.setdefault((_line_of(node, p), what), (_where(node, p), what))
+    return list(said.values())
+
+
+def check_quotes(spec: ProviderSpec) -> str | None:
+    """Run the quote lint on a loaded spec: SpecError (path and line) for a rule its page lacks, else a note or None."""
+    problems, note = _sources.quote_problems(spec)
+    if problems:
+        path = Path(spec.path)
+        node, _ = parse_yaml(_read(path).decode("utf-8"))
+        raise SpecError(_shown(path), _located(node, problems))
+    return note
 
 
 def _read(path: Path) -> bytes:

@@ -164,7 +164,7 @@ def test_journal_redacts_every_key(running: Any, provider: str) -> None:
     for value in sends:
         probe_request(server.base_url, spec, value, extra=[("Cookie", f"sid={key[2:]}")])
     probe_request(server.base_url, spec, None, target=f"{spec.probe.path}?api_key={key}&k={key[:12]}")
-    probe_request(server.base_url, spec, None, body=spec.probe.encode({**thaw(spec.probe.body), "token": key}))
+    probe_request(server.base_url, spec, None, body=spec.probe.encode({**(thaw(spec.probe.body) or {}), "token": key}))
     if spec.exchange:
         ex = spec.exchange
         body = encode_body(ex.content_type, {ex.username_field: keys["username"], ex.password_field: keys["password"]})

@@ -80,7 +80,7 @@ TRIGGERS: dict[str, Trigger] = {
     "insufficient_scope": _auth(lambda s, k: s.credential.render(k["limited"])),
     "token_in_query": lambda server, s, k: probe_request(server.base_url, s, None, target=f"{s.probe.path}?api_key={k['valid']}"),
     "token_in_query.body": lambda server, s, k: probe_request(
-        server.base_url, s, None, body=s.probe.encode({**thaw(s.probe.body), "access_token": k["valid"]})
+        server.base_url, s, None, body=s.probe.encode({**(thaw(s.probe.body) or {}), "access_token": k["valid"]})
     ),
     "duplicate_header": _auth(lambda s, k: [s.credential.render(k["valid"])] * 2),
     "rate_limited": _rate_limited,

@@ -27,7 +27,7 @@ def test_export_openapi_writes_each_specs_security_and_probe(tmp_path: Path) -> 
     """The document names the spec's credential and every status of its catalogue on the probe."""
     for spec in load_all():
         out = tmp_path / f"{spec.id}.json"
-        proc = run("export-openapi", spec.id, "-o", str(out))
+        proc = run("export-openapi", spec.id, "-o", str(out), env={SPECS_DIR_ENV: str(Path(spec.path).parent)})
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(out.read_text(encoding="utf-8"))
         scheme = doc["components"]["securitySchemes"]["providerAuth"]
