@@ -32,7 +32,7 @@ from ._engine_live import DEFAULT_BUDGET, DEFAULT_PACE, BudgetSpent, GuardedConn
 from ._engine_template import Context
 from ._replay import response_text
 from ._result import CaseResult, CheckResult
-from ._secret import Secret, redact
+from ._secret import Secret, leaks, redact
 from ._strategies import STRATEGIES, Generated, alphabet_of, simplest, strategy_for
 from ._target import LIVE, Target
 from ._transport import Connection, RawRequest, RawResponse
@@ -285,7 +285,11 @@ class EngineSession:
     def finding(self, item: Generated, result: CheckResult, judged: Judged, response: RawResponse, how: str) -> Finding:
         """A redacted Finding for one result of one exchange."""
         known = {id(s) for s in self.secrets}
-        secrets = self.secrets + [s for s in self.judge.presented(item.template.render(self.context)) if id(s) not in known]
+        # A presented token made from a key (the key cut, changed, with text appended) is redacted
+        # by the key's own rule, which catches every form of it; registering the whole token would
+        # also replace the literal text the generator added (`Python` in `Server: Python/3.11`).
+        secrets = self.secrets + [s for s in self.judge.presented(item.template.render(self.context))
+                                  if id(s) not in known and not any(leaks(s.reveal(), k) for k in self.secrets)]
 
         def red(text: str | None) -> str | None:
             return None if text is None else redact(text, secrets)

@@ -197,3 +197,28 @@ def test_the_mock_redactor_learns_keys_minted_after_it_was_made() -> None:
     assert key.value not in r(f"minted {key.value}") and f"<key:{key.id}>" in r(f"minted {key.value}")
     fixed = Redactor(store.secrets()[:-1])  # what the gate had before: the keys known at start
     assert key.value in fixed(f"minted {key.value}")
+
+
+def test_a_generated_finding_keeps_the_text_its_token_only_appended_to_the_key() -> None:
+    """The engine's finding for `<KEY> + "Python"` redacts the key, not the `Server: Python/3.11`
+    header: a token derived from a key is covered by the key's rule, its literal additions are not secret."""
+    from specs import get_spec
+    from suites import Verdict, mock_target
+    from suites._engine import EngineSession
+    from suites._engine_judge import Judged
+    from suites._result import CheckResult
+    from suites._strategies import basis
+    from suites._transport import RawResponse
+
+    spec = get_spec(load_all()[0].id)
+    key = KeyStore(spec, seed="finding").roles["valid"].value
+    session = EngineSession(mock_target(spec, "http://127.0.0.1:9", {"valid": key}))
+    try:
+        b = basis(spec)
+        item = b.item("token", "extended", b.request(((spec.credential.header.encode(), b.canonical(KeyExpr("valid").then(Op("append", 0, b"Python")))),)))
+        response = RawResponse(401, "Unauthorized", (("Server", "Python/3.11"),), f'{{"got": "{key}Python"}}'.encode(), "app")
+        finding = session.finding(item, CheckResult("no_credential_echo", Verdict.FAIL, got=f"{key}Python"), Judged((), ()), response, "shrunk")
+    finally:
+        session.close()
+    assert "Server: Python/3.11" in finding.response, finding.response
+    assert leftover(finding.response + (finding.result.got or ""), key[len(spec.credential.token.prefix):]) is None
