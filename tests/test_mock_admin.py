@@ -8,7 +8,7 @@ import pytest
 
 from mocks import ADMIN_PREFIX
 from specs import ProviderSpec, encode_body, thaw
-from test_mock_wire import IDS, SPECS, admin, probe_request, running, send  # noqa: F401  (running: fixture)
+from test_mock_wire import IDS, SPECS, admin, having, probe_request, running, send  # noqa: F401  (running: fixture)
 
 
 def expected_roles(spec: ProviderSpec) -> set[str]:
@@ -55,22 +55,33 @@ def test_mint_expire_revoke(running: Any, provider: str) -> None:
         assert (reply.status, reply.json()) == (spec.failures[state].status, thaw(spec.failures[state].body))
 
 
-def test_mint_with_scopes_binding_kind(running: Any) -> None:
-    """Minted keys carry scopes (Claid) and a binding and kind (Flash) that the decision honours."""
-    claid, flash = SPECS["claid"], SPECS["flash"]
-    c = running("claid")
-    _, storage = admin(c.base_url, "POST", "keys", {"scopes": ["storage"]})
-    assert probe_request(c.base_url, claid, claid.credential.render(storage["key"])).status == 403
-    _, admin_key = admin(c.base_url, "POST", "keys", {"scopes": ["admin"]})
-    assert probe_request(c.base_url, claid, claid.credential.render(admin_key["key"])).status == 200
-    f = running("flash")
-    _, other = admin(f.base_url, "POST", "keys", {"binding": "777"})
-    reply = probe_request(f.base_url, flash, flash.credential.render(other["key"]))
-    assert reply.json() == thaw(flash.failures["invalid"].body)
-    body = encode_body(flash.probe.content_type, {**thaw(flash.probe.body), "flash_id": "777"})
-    assert probe_request(f.base_url, flash, flash.credential.render(other["key"]), body=body).status == 200
-    _, account = admin(f.base_url, "POST", "keys", {"kind": "account"})
-    assert probe_request(f.base_url, flash, flash.credential.render(account["key"])).status == 401
+@having("scopes")
+def test_mint_with_scopes(running: Any, spec: ProviderSpec) -> None:
+    """Minted keys carry scopes the decision honours: the limited key's scopes get 403, all scopes 200."""
+    assert spec.scopes is not None
+    server = running(spec.id)
+    _, limited = admin(server.base_url, "POST", "keys", {"scopes": list(spec.scopes.limited)})
+    reply = probe_request(server.base_url, spec, spec.credential.render(limited["key"]))
+    assert reply.status == spec.failures["insufficient_scope"].status
+    _, every = admin(server.base_url, "POST", "keys", {"scopes": list(spec.scopes.names)})
+    assert probe_request(server.base_url, spec, spec.credential.render(every["key"])).status == spec.probe.success.status
+
+
+@having("binding")
+def test_mint_with_binding_and_kind(running: Any, spec: ProviderSpec) -> None:
+    """Minted keys carry a binding and a kind: another resource's key is invalid, a refused kind too."""
+    bind = spec.binding
+    assert bind is not None
+    server = running(spec.id)
+    _, other = admin(server.base_url, "POST", "keys", {"binding": "777"})
+    reply = probe_request(server.base_url, spec, spec.credential.render(other["key"]))
+    assert reply.json() == thaw(spec.failures["invalid"].variant("other_binding").body)
+    body = encode_body(spec.probe.content_type, {**(thaw(spec.probe.body) or {}), bind.field: "777"})
+    assert probe_request(server.base_url, spec, spec.credential.render(other["key"]), body=body).status == spec.probe.success.status
+    for kind in (k for k in bind.kinds if k not in bind.accepted):
+        _, refused = admin(server.base_url, "POST", "keys", {"kind": kind})
+        reply = probe_request(server.base_url, spec, spec.credential.render(refused["key"]))
+        assert reply.status == spec.failures["invalid"].variant("refused_kind").status
 
 
 @pytest.mark.parametrize(
@@ -203,11 +214,12 @@ def test_journal_is_bounded() -> None:
         assert [e["seq"] for e in journal["entries"]] == [3, 4, 5] and journal["dropped"] == 2
 
 
-def test_info(running: Any) -> None:
-    """GET info names the provider, defects, scenario and routes."""
-    status, info = admin(running("crux").base_url, "GET", "info")
-    assert status == 200 and info["provider"] == "crux" and info["defects"] == [] and info["scenario"] is None
-    assert info["exchange"]["path"] == SPECS["crux"].exchange.path  # type: ignore[union-attr]
+@having("exchange")
+def test_info(running: Any, spec: ProviderSpec) -> None:
+    """GET info names the provider, defects, scenario and routes (the exchange route too)."""
+    status, info = admin(running(spec.id).base_url, "GET", "info")
+    assert status == 200 and info["provider"] == spec.id and info["defects"] == [] and info["scenario"] is None
+    assert info["exchange"]["path"] == spec.exchange.path  # type: ignore[union-attr]
 
 
 def test_journal_packs_and_bounds_many_entries() -> None:

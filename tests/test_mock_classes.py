@@ -16,7 +16,7 @@ import pytest
 
 from mocks import KeyStore
 from specs import ProviderSpec, Response, encode_body, thaw
-from test_mock_wire import IDS, SPECS, Reply, probe_request, running, send  # noqa: F401  (running: fixture)
+from test_mock_wire import IDS, SPECS, Reply, having, probe_request, running, send  # noqa: F401  (running: fixture)
 
 Trigger = Callable[[Any, ProviderSpec, dict[str, Any]], Reply]
 
@@ -229,12 +229,12 @@ def test_unknown_path_is_authenticated_then_not_found(running: Any, provider: st
         assert server.entries()[-1]["path"] == target.split("?")[0]
 
 
-def test_crux_exchange_issues_the_valid_token(running: Any) -> None:
-    """Crux: username + password (JSON or form) -> the token that then authenticates."""
-    spec = SPECS["crux"]
+@having("exchange")
+def test_exchange_issues_the_valid_token(running: Any, spec: ProviderSpec) -> None:
+    """Username + password (the spec's content type or a form) -> the token that then authenticates."""
     ex = spec.exchange
     assert ex is not None
-    server = running("crux")
+    server = running(spec.id)
     keys = server.keys()
     for ctype in (ex.content_type, "application/x-www-form-urlencoded"):
         reply = login(server, spec, keys, ctype=ctype)
@@ -246,11 +246,11 @@ def test_crux_exchange_issues_the_valid_token(running: Any) -> None:
     assert wrong_method.status == 405
 
 
-def test_crux_exchange_after_revoke_issues_a_new_token(running: Any) -> None:
+@having("exchange")
+def test_exchange_after_revoke_issues_a_new_token(running: Any, spec: ProviderSpec) -> None:
     """A revoked token is replaced at the next login (a token is per user, recreated when gone)."""
-    spec = SPECS["crux"]
-    assert spec.exchange is not None
-    server = running("crux")
+    assert spec.exchange is not None and "revoked" in spec.keys.states
+    server = running(spec.id)
     keys = server.keys()
     server.call(lambda s: s.store.set_state(s.store.roles["valid"].id, "revoked"))
     token = login(server, spec, keys).json()[spec.exchange.token_field]
@@ -259,15 +259,16 @@ def test_crux_exchange_after_revoke_issues_a_new_token(running: Any) -> None:
     assert probe_request(server.base_url, spec, spec.credential.render(keys["valid"])).status == spec.failures["revoked"].status
 
 
-def test_flash_binding_read_from_json_too(running: Any) -> None:
-    """Flash: the binding field is read from a JSON body as well as a form."""
-    spec = SPECS["flash"]
-    server = running("flash")
+@having("binding")
+def test_binding_read_from_json_too(running: Any, spec: ProviderSpec) -> None:
+    """The binding field is read from a JSON body as well as the probe's own content type."""
+    assert spec.binding is not None
+    server = running(spec.id)
     keys = server.keys()
     ok = json.dumps(thaw(spec.probe.body)).encode()
     auth = [(spec.credential.header, spec.credential.render(keys["valid"])), ("Content-Type", "application/json")]
     assert send(server.base_url, "POST", spec.probe.path, auth, ok).status == 200
-    other = json.dumps({**thaw(spec.probe.body), "flash_id": keys["binding"] + "9"}).encode()
+    other = json.dumps({**thaw(spec.probe.body), spec.binding.field: keys["binding"] + "9"}).encode()
     assert send(server.base_url, "POST", spec.probe.path, auth, other).json() == thaw(spec.failures["invalid"].body)
 
 

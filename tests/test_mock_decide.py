@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mocks import Head, KeyStore, Redactor, compile_plan, decide
 from mocks._keys import EXPIRED_EXP
 from specs import FAILURE_CLASSES, ProviderSpec
-from test_mock_wire import IDS, SPECS
+from test_mock_wire import IDS, SPECS, having
 
 QUICK = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -176,9 +176,10 @@ def test_lookup_is_exact_and_reprs_hide_keys() -> None:
     assert key.value not in repr(key) and key.value not in repr(list(store))
 
 
-def test_login_is_checked_both_ways() -> None:
+@having("exchange")
+def test_login_is_checked_both_ways(spec: ProviderSpec) -> None:
     """The exchange credentials: both must match."""
-    store = KeyStore(SPECS["crux"], seed="x")
+    store = KeyStore(spec, seed="x")
     assert store.username and store.password
     assert store.check_login(store.username.encode(), store.password.encode())
     assert not store.check_login(store.username.encode(), store.password.encode() + b"x")

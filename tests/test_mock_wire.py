@@ -19,6 +19,15 @@ from specs import ProviderSpec, load_all
 
 SPECS = {s.id: s for s in load_all()}
 IDS = sorted(SPECS)
+
+
+def having(capability: str) -> Any:
+    """pytest parameters: every spec with a capability (`scopes`, `binding`, `exchange`, ...), by id.
+
+    Tests of a capability take the specs that have it, never a provider named in the test.
+    """
+    return pytest.mark.parametrize("spec", [s for s in SPECS.values() if getattr(s, capability) is not None],
+                                   ids=lambda s: s.id)
 TIMEOUT = 10.0
 
 
