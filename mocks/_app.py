@@ -15,16 +15,18 @@ import time
 from typing import Any, Awaitable, Callable, Iterable
 
 from aiohttp import web
+from aiohttp.hdrs import CONTENT_ENCODING  # an istr: its lookup skips lower-casing (~0.1 us less)
 
 from specs import ProviderSpec, get_spec
 
 from ._admin_input import MINT_SHAPE, AdminInputError, json_object, mint_args
 from ._admin_input import since as journal_since
-from ._body import BodyReader
+from ._body import ACCEPT_ENCODING, BodyProblem, BodyReader, decode
 from ._decide import Head, Plan, compile_plan, judged
 from ._defects import check_defects
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, Journal
 from ._keys import Key, KeyStore
+from ._protocol import BodyTimeout
 from ._ratelimit import FixedWindow
 from ._responses import JSON, Decision
 from ._scenarios import Scenario, ScenarioRun, parse_scenario
@@ -259,15 +261,53 @@ def _buffered_body(request: web.Request) -> bytes | None:
     return buffer[0] if len(buffer) == 1 else b"".join(buffer)
 
 
-async def _body(request: web.Request) -> bytes | None:
-    """The request body, or None when it is over the size limit."""
+async def _read_body(request: web.Request) -> tuple[bytes, str | None]:
+    """The request body with its content codings undone, and None; or what arrived and the name of
+    the answer when it cannot be had: `too_large` (over MAX_BODY as sent: b""; once decoded: the
+    coded bytes), `unsupported_coding`, `bad_coding`, `timeout` (the rest of the body stopped
+    arriving, see mocks/_protocol.py: b"")."""
     body = _buffered_body(request)
-    if body is not None:
-        return body if len(body) <= MAX_BODY else None
+    if body is None:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return b"", "too_large"
+        except BodyTimeout:
+            return b"", "timeout"
+    if len(body) > MAX_BODY:
+        return b"", "too_large"
+    codings = request.headers.get("Content-Encoding") if body else None
+    if codings is None:
+        return body, None
     try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return None
+        return decode(codings, body, MAX_BODY), None
+    except BodyProblem as exc:
+        return body, exc.name
+
+
+async def _body(request: web.Request) -> bytes | None:
+    """The request body (decoded), or None when it cannot be had (see _read_body)."""
+    body, problem = await _read_body(request)
+    return None if problem else body
+
+
+def _refuse_body(state: MockState, request: web.Request, body: bytes, problem: str,
+                 decide: Callable[[Head, KeyStore, float], Decision]) -> web.Response:
+    """An authenticated path's request whose body cannot be had: the auth decision (`decide`, the
+    path's decider) still comes first, on the head alone, so a request without a valid credential
+    gets its auth failure; one past the credential gets the body's answer (413 once decoded, 415,
+    400 or 408). Journaled either way."""
+    d = decide(_head(request, b""), state.store, time.monotonic())
+    # Past the credential: a success, or an answer that needed the body (its fields, a binding).
+    if (d.klass is None and d.status < 300) or d.klass == "bad_request" or d.variant == "other_binding":
+        d = state.plan.table[problem]._replace(key_id=d.key_id, key_state=d.key_state)
+    state.journal.add(_head(request, body), request.remote, d)
+    if state.run is not None:
+        state.run.after(d)
+    response = _respond(d)
+    if problem == "timeout":
+        response.force_close()
+    return response
 
 
 def _head(request: web.Request, body: bytes) -> Head:
@@ -318,19 +358,24 @@ def _protected(state: MockState, routed: bool = False) -> Handler:
     async def protected(request: web.Request) -> web.StreamResponse:
         """Authenticate, route, journal, answer."""
         body = _buffered_body(request)
-        if body is None or len(body) > MAX_BODY:
-            body = await _body(request)
-            if body is None:
+        hdrs = request.headers
+        if body is None or len(body) > MAX_BODY or (body and CONTENT_ENCODING in hdrs):
+            body, problem = await _read_body(request)
+            if problem == "too_large" and not body:
+                # Over the limit as sent: refused before auth, as a server's size limit is; the
+                # journal notes how the credential was judged.
                 head = _head(request, b"")
                 journal.add(head, request.remote, judged(too_large, plan.judge_only(head, store, monotonic())))
                 return _respond(too_large)
+            if problem is not None:
+                decide = entry if select is None else select(request.method, request.path)
+                return _refuse_body(state, request, body, problem, decide)
         if run is not None:
             fault = run.fault()
             if fault is not None:
                 return await _fault(state, request, body, fault)
         # The credential and Content-Type from aiohttp's own (C) header index: cheaper than a scan.
         # Its str values are the raw bytes decoded with surrogateescape, so encoding restores them.
-        hdrs = request.headers
         lines = hdrs.getall(header_name, ())
         head = new_head(Head, (
             request.method, request.raw_path, request.raw_headers, body,
@@ -366,9 +411,9 @@ def _exchange(state: MockState) -> Handler:
 
     async def exchange(request: web.Request) -> web.StreamResponse:
         """The exchange route: username + password -> token, or the documented refusal."""
-        body = await _body(request)
-        if body is None:
-            body, d = b"", plan.table["too_large"]
+        body, problem = await _read_body(request)
+        if problem is not None:
+            d = plan.table[problem]
         elif run is not None and (fault := run.fault()) is not None:
             return await _fault(state, request, body, fault)
         elif request.method != ex.method:
@@ -384,7 +429,10 @@ def _exchange(state: MockState) -> Handler:
             else:
                 d = refused
         journal.add(_head(request, body), request.remote, d)
-        return _respond(d)
+        response = _respond(d)
+        if problem == "timeout":
+            response.force_close()
+        return response
 
     return exchange
 
@@ -408,6 +456,21 @@ def _routed(state: MockState) -> Handler:
 # -- admin API -------------------------------------------------------------------------------------
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+def _body_error(problem: str) -> web.Response:
+    """An admin call's answer when its body cannot be had (see _read_body)."""
+    if problem == "too_large":
+        return _error(413, f"the body is over {MAX_BODY} bytes: {MINT_SHAPE}")
+    if problem == "unsupported_coding":
+        response = _error(415, f"unsupported Content-Encoding; send the body as is or with one of: {ACCEPT_ENCODING}")
+        response.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        return response
+    if problem == "bad_coding":
+        return _error(400, "the body does not decode as its Content-Encoding says")
+    response = _error(408, "the rest of the body did not arrive in time")
+    response.force_close()
+    return response
 
 
 ADMIN_REFUSED = Decision(None, None, 403, (("Content-Type", JSON),),
@@ -460,9 +523,9 @@ def _add_admin(app: web.Application, state: MockState) -> None:
 
     async def mint_key(request: web.Request) -> web.Response:
         """POST keys: mint a key with a state, scopes, binding, kind."""
-        raw = await _body(request)
-        if raw is None:
-            return _error(413, f"the body is over {MAX_BODY} bytes: {MINT_SHAPE}")
+        raw, problem = await _read_body(request)
+        if problem is not None:
+            return _body_error(problem)
         try:
             args = mint_args(json_object(raw))
         except AdminInputError as exc:

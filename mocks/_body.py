@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qsl
 
@@ -9,6 +10,63 @@ FORM = "application/x-www-form-urlencoded"
 # Parsed bodies are remembered by their bytes: clients repeat the same body, and parsing is the
 # costliest step left on the authenticated path. Bounded, and cleared whole when full.
 CACHE_SIZE = 256
+# Content codings the mock undoes (RFC 9110 §8.4.1: gzip, its x-gzip alias, deflate), as zlib
+# `wbits`. Any other coding is answered 415 with Accept-Encoding naming these (RFC 9110 §8.4,
+# §15.5.16), so a client learns what would work; `identity` is no coding at all.
+CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"
+# Codings stacked on one body (`gzip, gzip`): each layer is bounded on its own, and so is their number.
+MAX_CODINGS = 4
+
+
+class BodyProblem(Exception):
+    """Why a request body cannot be had: `name` is the answer's name in the mock's table
+    (`unsupported_coding`, `bad_coding`, `too_large`)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def decode(codings: str, body: bytes, limit: int) -> bytes:
+    """The body with the Content-Encoding `codings` undone (listed in the order they were applied,
+    RFC 9110 §8.4, so undone last first), never more than `limit` bytes; else BodyProblem.
+
+    Decompression stops one byte past `limit` (a small gzip bomb expands a thousandfold), and a
+    truncated stream or bytes after its end make a `bad_coding`.
+    """
+    names = [c.strip().lower() for c in codings.split(",")]
+    names = [c for c in names if c and c != "identity"]
+    if len(names) > MAX_CODINGS or any(c not in CODINGS for c in names):
+        raise BodyProblem("unsupported_coding")
+    for name in reversed(names):
+        body = _inflate(body, CODINGS[name], limit)
+    return body
+
+
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    out = b""
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error:
+            if wbits == zlib.MAX_WBITS and not out:
+                # `deflate` sent as a raw deflate stream without the zlib wrapper RFC 9110 §8.4.1.2
+                # asks for: common enough (some clients do) to read as well.
+                wbits = -zlib.MAX_WBITS
+                continue
+            raise BodyProblem("bad_coding") from None
+        if len(out) > limit:
+            raise BodyProblem("too_large")
+        if not inflater.eof:
+            raise BodyProblem("bad_coding")  # cut short
+        data = inflater.unused_data
+        # gzip allows several members one after another (RFC 1952 §2.2); anything else after the end is junk.
+        if not data:
+            return out
+        if wbits != CODINGS["gzip"]:
+            raise BodyProblem("bad_coding")
 
 
 def header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes | None:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 log = logging.getLogger("authconform.mock")
@@ -24,6 +25,11 @@ log = logging.getLogger("authconform.mock")
 # connection opened) closes the connection: a client trickling a head a byte a second must not
 # hold a slot for aiohttp's hour-long keep-alive timeout.
 HEAD_TIMEOUT = 10.0
+# A declared body is waited for with progress, not by the clock alone: it times out when no byte
+# of it has come for BODY_IDLE seconds (a body that never arrives), or when it is still coming
+# BODY_TOTAL seconds after its head (a slow but live 1 MiB upload gets 2 minutes, ~8.5 KiB/s).
+BODY_IDLE = 10.0
+BODY_TOTAL = 120.0
 # Bytes asked of the socket per read. asyncio asks 256 KiB, a size glibc serves with a fresh mmap
 # (and the kernel zeroes and unmaps) on every read: measured 17 us per read here against 2.5 us
 # for 64 KiB, which the heap serves. A larger request is read in several 64 KiB reads.
@@ -35,12 +41,22 @@ REFUSED_KEEP = 16 * 1024
 Refused = Callable[[bytes, "str | None"], None]
 
 
+class BodyTimeout(asyncio.TimeoutError):
+    """The rest of a request body did not arrive in time (set on its payload: a read raises it)."""
+
+
 class QuietRequestHandler(RequestHandler):
     """aiohttp's RequestHandler, with error responses and logs that quote nothing of the request,
     and a deadline for request heads."""
 
     head_timeout = HEAD_TIMEOUT
+    body_idle = BODY_IDLE
+    body_total = BODY_TOTAL
     _waiting_since: float | None = None
+    # The payload of the request whose body is being received, when its head came, its last byte.
+    _body: StreamReader | None = None
+    _body_since = 0.0
+    _body_moved = 0.0
     _head_check: asyncio.TimerHandle | None = None
     # The bytes of the head being received (kept only while it is incomplete) and of the data that
     # completed the last message: what a parser refusal is journaled with.
@@ -56,20 +72,42 @@ class QuietRequestHandler(RequestHandler):
         self._head_check = self._loop.call_later(self.head_timeout, self._check_head)
 
     def data_received(self, data: bytes) -> None:
-        """Parse as aiohttp does; a completed head clears the deadline, the first bytes of another set it."""
+        """Parse as aiohttp does; a completed head clears the head deadline and starts the body's (if
+        one is declared), bytes of a body are its progress, the first bytes of another head set it."""
         count = self._request_count
+        body = self._body
         super().data_received(data)
         if self._request_count != count:
             self._waiting_since = None
             self._last_data = self._partial + data if self._partial else data
             self._partial = b""
+            payload = self._messages[-1][1] if self._messages else None
+            if payload is not None and not payload.is_eof():  # aiohttp's empty payload is at EOF
+                self._body_began(payload)
+            else:
+                self._body = None
+        elif body is not None:
+            if body.is_eof():
+                self._body = None
+            else:
+                self._body_moved = self._loop.time()
         else:
             if self._waiting_since is None:
                 self._waiting_since = self._loop.time()
             if len(self._partial) < REFUSED_KEEP:
                 self._partial += data[: REFUSED_KEEP - len(self._partial)]
 
+    def _body_began(self, payload: StreamReader) -> None:
+        """Wait for the rest of the newest request's body; the deadline check runs by its idle bound."""
+        self._body = payload
+        self._body_since = self._body_moved = self._loop.time()
+        if self._head_check is not None and self._head_check.when() > self._body_since + self.body_idle:
+            self._head_check.cancel()
+            self._head_check = self._loop.call_later(self.body_idle, self._check_head)
+
     def _check_head(self) -> None:
+        """The deadlines: a head not whole in time closes the connection; a body that stopped coming
+        (or runs past its total) fails its reads with BodyTimeout, which the handler answers 408."""
         since = self._waiting_since
         now = self._loop.time()
         if since is not None and now - since >= self.head_timeout:
@@ -77,6 +115,17 @@ class QuietRequestHandler(RequestHandler):
                 self.transport.close()
             return
         delay = self.head_timeout if since is None else self.head_timeout - (now - since)
+        body = self._body
+        if body is not None:
+            if body.is_eof():
+                self._body = None
+            elif self._reading_paused:
+                self._body_moved = now  # the mock stopped reading (its buffer is full), not the client
+            elif now - self._body_moved >= self.body_idle or now - self._body_since >= self.body_total:
+                self._body = None
+                body.set_exception(BodyTimeout())
+            else:
+                delay = min(delay, self.body_idle - (now - self._body_moved), self.body_total - (now - self._body_since))
         self._head_check = self._loop.call_later(max(delay, 0.25), self._check_head)
 
     def connection_lost(self, exc: BaseException | None) -> None:

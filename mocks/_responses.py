@@ -12,6 +12,8 @@ from typing import Any, Mapping, NamedTuple
 
 from specs import FAILURE_CLASSES, ProviderSpec, Response, header_example
 
+from ._body import ACCEPT_ENCODING
+
 # Sub-causes a failure class may have (DESIGN.md vocabulary).
 VARIANTS: Mapping[str, tuple[str, ...]] = {
     "malformed": ("scheme_only", "internal_space", "bad_chars", "shape"),
@@ -41,6 +43,8 @@ GENERIC: Mapping[str, tuple[int, str]] = {
     "unavailable": (503, "Service Unavailable"),
     "crash": (500, "Internal Server Error"),
     "too_large": (413, "Payload Too Large"),
+    "unsupported_coding": (415, "Unsupported Media Type"),
+    "timeout": (408, "Request Timeout"),
     "not_found": (404, "Not Found"),
 }
 WRONG_BODY = b'{"message":"Unauthorized"}'
@@ -140,6 +144,12 @@ def build_table(spec: ProviderSpec, defects: frozenset[str] = frozenset()) -> di
         table[name] = _generic(name)
     table["not_found"] = _generic("not_found") if spec.not_found is None else _from_response(spec, None, None, spec.not_found, defects)
     table["unavailable"] = table["unavailable"]._replace(headers=table["unavailable"].headers + (("Retry-After", "1"),))
+    # RFC 9110 §15.5.16: a 415 for a content coding says, in Accept-Encoding, which it would take.
+    table["unsupported_coding"] = _generic("unsupported_coding", (("Accept-Encoding", ACCEPT_ENCODING),))
+    # RFC 9110 §15.5.9: "the server would like to close this unused connection".
+    table["timeout"] = _generic("timeout", (("Connection", "close"),))
+    # A body whose coding is broken is a body the server cannot parse: the spec's bad_request answer.
+    table["bad_coding"] = table["bad_request"]
     return table
 
 

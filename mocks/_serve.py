@@ -38,7 +38,10 @@ def serve_line(app: web.Application, url: str, ca_bundle: str | None = None) -> 
 async def make_runner(app: web.Application) -> web.AppRunner:
     """A set-up runner for `app` as every mock serves: quiet error answers, the probe path dispatched
     directly (bench/inprocess.py feeds requests to it without a socket)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
+    # auto_decompress off: the mock undoes content codings itself, bounded (mocks/_body.py decode),
+    # after the auth decision can be made; aiohttp's own decoder fails the read (a 500 before).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
+                           auto_decompress=False)
     await runner.setup()
     quieten(runner, app[MOCK].refused)
     assert runner.server is not None
