@@ -139,13 +139,10 @@ class SchemaCheck:
 
     def __init__(self, content_type: str, schema: Any):
         # jsonschema is imported only by mocks whose spec checks a request body (cold start).
-        import jsonschema
+        from specs import schema_validator, thaw
 
-        from specs import thaw
-
-        plain = thaw(schema)
         self.default = content_type
-        self._valid = jsonschema.validators.validator_for(plain)(plain).is_valid
+        self._valid = schema_validator(thaw(schema)).is_valid
         self._cache: dict[tuple[str | bytes | None, bytes], bool] = {}
 
     def passes(self, head: Any) -> bool:

@@ -1,5 +1,6 @@
 """Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
 from ._fill import FillError, fill
+from ._schema import schema_validator
 from ._grammar import alphabet_chars
 from ._headers import header_example
 from ._regex import SpecRegexError, spec_regex, spec_search
@@ -42,7 +43,7 @@ __all__ = [
     "COMMON_QUERY_NAMES", "DUPLICATE_POLICIES", "FAILURE_CLASSES", "KEY_STATES", "NO_TRIGGER", "SCHEMA_PATH", "SPEC_DIR",
     "SPECS_DIR_ENV", "STRENGTHS", "TOKEN68", "TRIGGER_WORDS", "Binding", "Challenge", "Credential", "Deviation", "Exchange",
     "Failure", "FillError", "Keys", "Probe", "ProviderSpec", "RateLimit", "Response", "Route", "RouteRequest", "Rule", "Scopes",
-    "SpecError", "TokenShape", "encode_body", "fill", "freeze", "get_spec", "load_all", "load_spec", "openapi_document",
+    "SpecError", "TokenShape", "encode_body", "fill", "freeze", "schema_validator", "get_spec", "load_all", "load_spec", "openapi_document",
     "spec_paths", "thaw", "weaker",
     "alphabet_chars", "header_example", "SpecRegexError", "spec_regex", "spec_search",
     "MIN_RUN", "Redaction", "fold",

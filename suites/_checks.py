@@ -12,9 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import jsonschema
-
-from specs import Response, Rule, spec_search, thaw
+from specs import Response, Rule, schema_validator, spec_search, thaw
 
 from ._secret import Secret, echoes
 from ._transport import RawRequest, RawResponse
@@ -172,9 +170,7 @@ def status_matches_catalogue(obs: Observed) -> None:
 
 
 def _schema_errors(schema: Mapping[str, Any], instance: Any) -> list[str]:
-    plain = thaw(schema)
-    validator = jsonschema.validators.validator_for(plain)(plain)
-    return [e.message for e in validator.iter_errors(instance)]
+    return [e.message for e in schema_validator(thaw(schema)).iter_errors(instance)]
 
 
 def body_matches_catalogue(obs: Observed) -> None:

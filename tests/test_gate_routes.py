@@ -67,7 +67,7 @@ def test_curl_calling_five_routes_with_the_right_key_passes() -> None:
 
 @pytest.mark.skipif(CURL is None, reason="curl is not installed")
 def test_curl_with_the_wrong_scheme_on_routes_fails() -> None:
-    result = _run(["sh", "-c", CURL_CALLS.replace("set -e", "")], env={"SCHEME": "Token"})
+    result = _run(["sh", "-c", CURL_CALLS.replace("set -e", "") + "true\n"], env={"SCHEME": "Token"})
     assert "credential.scheme" in _broken(result)
     judged = {v.request for v in result.violations if v.rule.id == "credential.scheme"}
     assert {"GET /v1/tasks", "POST /v1/tasks", "DELETE /v1/tasks/t1"} <= judged
@@ -120,3 +120,25 @@ def test_another_scheme_to_the_root_of_any_provider_fails(spec: ProviderSpec) ->
     result = asyncio.run(gate(spec, ["sh", "-c", command], timeout=TIMEOUT, out=io.BytesIO(), err=io.BytesIO()))
     assert result.client_exit == 0
     assert ("credential.scheme", "GET /") in {(v.rule.id, v.request) for v in result.violations}
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+def test_the_gate_command_on_a_spec_folder_with_routes(tmp_path: Path) -> None:
+    """End to end, as a CI line: `python -m mocks gate taskboard -- sh -c '<curl five routes>'` with
+    AUTHCONFORM_SPECS_DIR naming the fixture folder: exit 0; with the wrong scheme: exit 1, the rule named."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "AUTHCONFORM_SPECS_DIR": str(Path(__file__).resolve().parent / "specs")}
+
+    def gate_cli(scheme: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mocks", "gate", "taskboard", "--", "sh", "-c", CURL_CALLS.replace("set -e", "") + "true\n"],
+                              cwd=root, env={**env, "SCHEME": scheme}, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+
+    good = gate_cli("Bearer")
+    assert good.returncode == 0, good.stderr[-2000:]
+    assert "6 requests, client exit 0" in good.stderr and "PASS (no rule broken" in good.stderr
+    bad = gate_cli("Token")
+    assert bad.returncode == 1, bad.stderr[-2000:]
+    assert "credential.scheme" in bad.stderr and "GET /v1/tasks/t1" in bad.stderr

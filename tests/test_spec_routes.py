@@ -172,3 +172,33 @@ def test_fill_is_small_and_deterministic() -> None:
         fill({"$ref": "#"})
     with pytest.raises(FillError, match="minItems"):
         fill({"type": "array", "minItems": 10**9})
+
+
+@pytest.mark.parametrize("where,value,what", [
+    (["routes", 2, "request", "schema", "properties", "title"], {"type": "string", "pattern": "(a+)+(?=b)"}, "RE2 cannot compile it"),
+    (["routes", 0, "path"], "/v1/{a}{b}", "two variables side by side"),
+], ids=["lookahead-in-request-schema", "adjacent-variables"])
+def test_route_regex_surfaces_are_linear(tmp_path: Path, where: list[Any], value: Any, what: str) -> None:
+    """Route schemas' patterns run on RE2 (the mock checks bodies with them); templates cannot backtrack."""
+    raw = _raw()
+    node: Any = raw
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = value
+    message = _problem(tmp_path, raw)
+    assert what in message, message
+
+
+def test_schema_patterns_run_on_re2() -> None:
+    """A body check with `(a+)+$` answers at once on a crafted string (Python's re would take minutes)."""
+    import time
+
+    from specs import schema_validator
+
+    validator = schema_validator({"type": "string", "pattern": "^(a+)+$"})
+    started = time.perf_counter()
+    assert not validator.is_valid("a" * 5000 + "!")
+    assert validator.is_valid("aaaa")
+    assert time.perf_counter() - started < 5  # a hang bound, not a speed target
+    props = schema_validator({"type": "object", "patternProperties": {"^x-": {"type": "integer"}}})
+    assert props.is_valid({"x-a": 1, "y": "s"}) and not props.is_valid({"x-a": "s"})
