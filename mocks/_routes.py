@@ -8,11 +8,10 @@ success, 405 with Allow for a known path and another method (RFC 9110 §15.5.6),
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from specs import ProviderSpec, Route
+from specs import ProviderSpec, Route, spec_regex
 
 # RFC 9110 §9.3.2: "The HEAD method is identical to GET except that the server MUST NOT send content".
 HEAD_AS = {"HEAD": "GET"}
@@ -57,13 +56,14 @@ class Router:
     def __init__(self, spec: ProviderSpec, build: Callable[[Operation], Any], allow: Callable[[tuple[str, ...]], str]):
         probe = spec.probe
         by_path: dict[str, dict[str, Operation]] = {}
-        by_template: dict[str, tuple[re.Pattern[str], dict[str, Operation]]] = {}
+        by_template: dict[str, tuple[Any, dict[str, Operation]]] = {}
         by_path.setdefault(probe.path, {})[probe.method] = Operation("probe", "success", probe.scope, probe=True)
         routes = sorted(spec.routes, key=lambda r: len(r.variables))  # stable: the spec's order otherwise
         for r in routes:
             op = Operation(r.id, answer_name(r), r.scope, r.auth, request=r.request, route=r)
             if r.variables:
-                slot = by_template.setdefault(r.shape, (r.regex(), {}))[1]
+                # RE2: matching time linear in the path, whatever the spec's template.
+                slot = by_template.setdefault(r.shape, (spec_regex(r.regex().pattern), {}))[1]
             else:
                 slot = by_path.setdefault(r.path, {})
             slot.setdefault(r.method, op)  # the probe keeps its own method and path

@@ -21,7 +21,13 @@ class FillError(ValueError):
 
 def fill(schema: Any) -> Any:
     """The smallest deterministic instance of `schema` (FillError when it cannot be built)."""
-    return _fill(schema, schema, 0)
+    try:
+        return _fill(schema, schema, 0)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        if isinstance(exc, FillError):
+            raise
+        # A keyword of an unexpected type (`examples: {}`, `minItems: "2"`) in a draft that allows it.
+        raise FillError(f"a keyword has a value the filler cannot use ({type(exc).__name__}: {exc})") from None
 
 
 def _resolve(root: Any, ref: str) -> Any:
@@ -51,9 +57,9 @@ def _fill(schema: Any, root: Any, depth: int) -> Any:
     for word in ("const",):
         if word in schema:
             return schema[word]
-    if schema.get("enum"):
+    if isinstance(schema.get("enum"), (list, tuple)) and schema["enum"]:
         return schema["enum"][0]
-    if schema.get("examples"):
+    if isinstance(schema.get("examples"), (list, tuple)) and schema["examples"]:
         return schema["examples"][0]
     for word in ("example", "default"):
         if word in schema:

@@ -155,3 +155,26 @@ def test_answers_sent_before_auth_still_note_the_credential(server: MockServer) 
         assert (_last(flaky)["class"], _last(flaky)["status"]) == ("wrong_scheme", 503)
     finally:
         flaky.stop()
+
+
+def test_template_matching_is_linear(tmp_path: Path) -> None:
+    """Ten variables in one segment against a long path that almost matches: answered at once (RE2);
+    a backtracking matcher would try every split of the segment."""
+    import time
+
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).resolve().parent / "specs" / "taskboard.yaml").read_text(encoding="utf-8"))
+    template = "/v2/" + "-".join(f"{{v{i}}}" for i in range(10)) + ".json"
+    raw["routes"].append({"id": "many", "method": "GET", "path": template, "success": {"status": 200, "body": {}}})
+    path = tmp_path / "taskboard.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    mock = MockServer(load_spec(path)).start()
+    try:
+        valid = mock.keys()["valid"]
+        started = time.perf_counter()
+        assert _call(mock, "GET", "/v2/" + "-" * 3000 + ".jsonx", valid).status == 404
+        assert time.perf_counter() - started < 5  # a hang bound, not a speed target
+        assert _call(mock, "GET", "/v2/" + "-".join("abcdefghij") + ".json", valid).status == 200
+    finally:
+        mock.stop()
