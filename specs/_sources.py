@@ -30,6 +30,8 @@ def rules(spec: ProviderSpec) -> Iterator[tuple[list[Any], Rule]]:
     yield ["credential", "token", "rule"], c.token.rule
     yield ["credential", "scheme_case", "rule"], c.scheme_rule
     yield ["credential", "separator", "rule"], c.separator_rule
+    if c.duplicates_rule is not None:
+        yield ["credential", "duplicates", "rule"], c.duplicates_rule
     if c.challenge:
         yield ["credential", "challenge", "rule"], c.challenge.rule
     yield ["probe", "rule"], spec.probe.rule
@@ -39,6 +41,11 @@ def rules(spec: ProviderSpec) -> Iterator[tuple[list[Any], Rule]]:
         part = getattr(spec, name)
         if part is not None:
             yield [name, "rule"], part.rule
+    for i, route in enumerate(spec.routes):
+        if route.source is not None:
+            yield ["routes", i, "source"], route.source
+    if spec.not_found is not None:
+        yield ["not_found", "rule"], spec.not_found.rule
     for klass, f in spec.failures.items():
         yield ["failures", klass, "rule"], f.rule
         yield ["failures", klass, "body_rule"], f.body_rule
