@@ -202,3 +202,11 @@ def test_schema_patterns_run_on_re2() -> None:
     assert time.perf_counter() - started < 5  # a hang bound, not a speed target
     props = schema_validator({"type": "object", "patternProperties": {"^x-": {"type": "integer"}}})
     assert props.is_valid({"x-a": 1, "y": "s"}) and not props.is_valid({"x-a": "s"})
+
+
+def test_route_sources_are_linted_like_every_rule(tmp_path: Path) -> None:
+    """An rfc route source names its section; the loader says where it stands."""
+    raw = _raw()
+    raw["routes"][0]["source"] = {"strength": "rfc", "source": "the HTTP spec says so"}
+    message = _problem(tmp_path, raw)
+    assert "routes[0].source.source (line" in message and "an rfc rule names its RFC and section" in message, message
