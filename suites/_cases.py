@@ -101,6 +101,10 @@ class Case:
     # Which requests the spec says get `expected` (failure cases): the catalogue checks and a
     # non-forced acceptance are judged at the weaker of it and their own rule.
     trigger: Rule | None = None
+    # A request an HTTP layer (parser, proxy) may refuse before the application sees it (oversized,
+    # non-ASCII bytes, two credential lines): its 400/413/431 or closed connection is the RFC's
+    # answer, never compared with the application's catalogue.
+    http_layer: bool = False
 
     @property
     def positive(self) -> bool:
@@ -318,7 +322,7 @@ def _malformed(m: _Maker) -> Iterator[Case]:
     yield m.failure("malformed", "internal_space", shown(spec, "<valid key cut by a space>"), "valid key cut by a space", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, ' '))]), ("valid",))
     # RFC 9110 §11.2 token68: "!" and any non-ASCII byte are outside it.
     yield m.failure("malformed", "bad_chars", shown(spec, "<valid key with '!' inside>"), "valid key with '!' inside", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, '!'))]), ("valid",))
-    yield m.failure("malformed", "non_ascii", shown(spec, "<valid key with byte 0xE9 inside>"), "valid key with a non-ASCII byte", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, 'é'))]), ("valid",), spec_variant="bad_chars")
+    yield m.failure("malformed", "non_ascii", shown(spec, "<valid key with byte 0xE9 inside>"), "valid key with a non-ASCII byte", with_key("valid", lambda sp, k: [sp.credential.render(_keys.with_char(k, shape, 'é'))]), ("valid",), spec_variant="bad_chars", http_layer=True)
     if shape.enforce_shape:
         if m.mutant_class(_keys.halved) == ("malformed", "shape"):
             yield m.failure("malformed", "shape", shown(spec, "<token68 string not of the key's shape>"), "a token of the wrong shape", with_fabricated("WRONG_SHAPE_KEY", lambda sp: _keys.halved(_keys.fabricate(sp.credential.token, rng(sp, "shape"))), canonical))
@@ -343,7 +347,7 @@ def _invalid(m: _Maker) -> Iterator[Case]:
     klass, spec_variant = m.mutant_class(lambda k: _keys.oversized(shape, rng(spec, "oversized")))
     if spec.failure(klass):
         words = f"a {_keys.OVERSIZED_LENGTH}-character token of the key's alphabet"
-        yield m.failure(klass, "oversized", shown(spec, f"<{words}>"), words, with_fabricated("OVERSIZED_KEY", lambda sp: _keys.oversized(sp.credential.token, rng(sp, "oversized")), canonical), spec_variant=spec_variant)
+        yield m.failure(klass, "oversized", shown(spec, f"<{words}>"), words, with_fabricated("OVERSIZED_KEY", lambda sp: _keys.oversized(sp.credential.token, rng(sp, "oversized")), canonical), spec_variant=spec_variant, http_layer=True)
     if spec.binding:
         # The probe names the target's bound resource; these tokens are valid, but not for it.
         yield m.failure("invalid", "other_binding", shown(spec, f"<valid token bound to another {spec.binding.field}>"), "bound to another resource", with_key("other_binding", canonical), ("other_binding",))
@@ -377,8 +381,8 @@ def _placement(m: _Maker) -> Iterator[Case]:
         # a server using one of the lines (Starlette takes the first) parses leniently but lets
         # nobody in without the key, so accepting is NON-STRICT at the RFC's sentence, never a
         # security FAIL; the catalogue answer is judged at the class's rule and trigger.
-        yield m.failure("duplicate_header", "same", f"{one} twice", "valid key, twice", with_key("valid", lambda sp, k: canonical(sp, k) * 2), ("valid",), judge=RFC_ONE_LINE, forced=False)
-        yield m.failure("duplicate_header", "valid_and_invalid", f"{one}, then {shown(m.spec, '<never-issued key>')}", "valid key and a never-issued key", _valid_and_invalid, ("valid",), judge=RFC_ONE_LINE, forced=False)
+        yield m.failure("duplicate_header", "same", f"{one} twice", "valid key, twice", with_key("valid", lambda sp, k: canonical(sp, k) * 2), ("valid",), judge=RFC_ONE_LINE, forced=False, http_layer=True)
+        yield m.failure("duplicate_header", "valid_and_invalid", f"{one}, then {shown(m.spec, '<never-issued key>')}", "valid key and a never-issued key", _valid_and_invalid, ("valid",), judge=RFC_ONE_LINE, forced=False, http_layer=True)
     yield from _read_one_line(m)
 
 

@@ -18,6 +18,8 @@ from ._secret import Secret, echoes
 from ._transport import RawRequest, RawResponse
 
 if TYPE_CHECKING:
+    from specs import ProviderSpec
+
     from ._cases import Case
     from ._target import Target
 
@@ -34,6 +36,14 @@ ECHO_RULE = Rule(
     "RFC 6750 §5.1: token disclosure is the threat bearer-token usage must be protected against",
     "A response that echoes any 6+ character slice of the presented credential discloses it: FAIL whatever the strength.",
 )
+HTTP_LAYER_RULE = Rule(
+    "rfc",
+    'RFC 9110 §5.5: "a recipient of CR, LF, or NUL within a field value MUST either reject the message or replace '
+    'each of those characters with SP"; RFC 9112 §5.2 (obs-fold), §5.1 (whitespace before the colon); '
+    "RFC 6585 §5 (431), RFC 9110 §15.5.14 (413): the HTTP layer may refuse such a request before any auth code runs",
+)
+# Statuses an HTTP layer (parser, front proxy) answers a request it refuses with, whatever the body.
+HTTP_LAYER_STATUSES = (400, 413, 431)
 CHALLENGE_RULE = Rule(
     "rfc",
     'RFC 9110 §11.6.1: "The server generating a 401 response MUST send a WWW-Authenticate header field '
@@ -116,6 +126,57 @@ def _need_app_answer(resp: RawResponse) -> None:
         raise NotApplicable("no response")
     if resp.layer == "parser":
         raise Observation(f"answered by the HTTP parser ({status_line(resp)}, not JSON), not by the auth layer")
+
+
+# --- which answer came back ------------------------------------------------------------------
+
+# (provider, status, body) -> the catalogue answer it is; bounded (the engine sees many answers).
+_ANSWERS: dict[tuple[str, int, bytes], str | None] = {}
+MAX_ANSWERS = 4096
+
+
+def catalogue_answer(spec: "ProviderSpec", resp: RawResponse) -> str | None:
+    """Which of the provider's own failure answers a response is (`invalid`, `malformed/bad_chars`:
+    the first class or variant whose status and body schema it matches), or None."""
+    if resp.layer == "closed":
+        return None
+    key = (spec.id, resp.status, resp.body)
+    if key not in _ANSWERS:
+        if len(_ANSWERS) >= MAX_ANSWERS:
+            _ANSWERS.clear()
+        body = _json_or_text(resp)
+        found = None
+        for klass, f in spec.failures.items():
+            for name, r in ((None, f), *f.variants.items()):
+                if r.status == resp.status and not _schema_errors(r.schema, body):
+                    found = klass + (f"/{name}" if name else "")
+                    break
+            if found:
+                break
+        _ANSWERS[key] = found
+    return _ANSWERS[key]
+
+
+def http_layer_answer(spec: "ProviderSpec", resp: RawResponse) -> str | None:
+    """How the HTTP layer refused a request, or None when the application answered: a closed
+    connection (not a timeout), or a 400/413/431 that is none of the provider's own answers (any
+    body: a parser's plain text, a proxy's HTML page)."""
+    if resp.layer == "closed":
+        return None if (resp.error or "").startswith("timeout") else f"the connection closed ({resp.error})"
+    if resp.status in HTTP_LAYER_STATUSES and catalogue_answer(spec, resp) is None:
+        ctype = resp.header("Content-Type") or "no Content-Type"
+        return f"{status_line(resp)} ({ctype}, none of the spec's answers)"
+    return None
+
+
+def equivalent_note(spec: "ProviderSpec", expected: str, resp: RawResponse) -> str | None:
+    """Where the answer is another of the provider's own failure answers: which came back and which
+    the spec expected (a rejection all the same; judged NON-STRICT where the trigger is inferred)."""
+    other = catalogue_answer(spec, resp)
+    # A variant that shares its class's answer is found as the class.
+    if other is None or other in (expected, expected.split("/")[0]):
+        return None
+    return f"answered with the provider's own `{other}` answer ({status_line(resp)}); the spec expected its `{expected}` answer"
 
 
 # --- every case -------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ LAYER_WORDS = {"app": "from the application", "parser": "from the HTTP parser", 
 # What an INFO of each check means, for the one-line summary.
 INFO_WORDS = {
     "answered_by_app": "answered by the HTTP parser (400/431), not the auth layer",
+    "http_layer": "refused by the HTTP layer (400/413/431 or a closed connection), the RFC's answer",
     "lenient": "answered liberally where the RFC allows it",
     "rate_limited": "rate limited after Retry-After",
     "catalogue_entry": "of a class the spec has no catalogue entry for",

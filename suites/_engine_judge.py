@@ -18,11 +18,11 @@ from typing import Mapping, Sequence
 from specs import ProviderSpec, Response, Rule, weaker
 
 from ._cases import Case
-from ._checks import CheckFailed, Observed, status_line
+from ._checks import CheckFailed, Observed, http_layer_answer, status_line
 from ._engine_oracle import Outcome, View, body_names, decide, header_values, query_names
 from ._engine_template import Context, render_parts
 from ._result import CheckResult
-from ._runner import _failed, _judge
+from ._runner import _failed, _judge, equivalents, http_layer_result
 from ._secret import Secret, echoes
 from ._strategies import Generated
 from ._target import Target
@@ -32,7 +32,7 @@ from ._verdict import Verdict
 # Which property of issue 3 each check speaks for (reports group findings by it).
 PROPERTY: Mapping[str, int] = {
     "accepted": 1, "request_rejected": 1, "lenient": 1, "success_body_matches": 1,
-    "answered_by_app": 2, "parser_refuses": 2, "rate_limited": 2,
+    "answered_by_app": 2, "parser_refuses": 2, "rate_limited": 2, "http_layer": 2,
     "status_matches_catalogue": 3, "body_matches_catalogue": 3, "message_in_body": 3,
     "headers_match_catalogue": 3, "challenge_on_401": 3, "catalogue_entry": 3,
     "no_credential_echo": 4,
@@ -138,6 +138,17 @@ class Judge:
         presented = self.presented(request)
         known = [o for o in outcomes if o.accepted or o.klass in self.spec.failures]
         base = self.case(item, known[0] if known else None, item.rule, False)
+        layer = http_layer_answer(self.spec, response) if item.http_layer else None
+        if layer:
+            # The HTTP layer refused the bytes before any auth code ran: the RFC's answer (PASS where
+            # the item expects a parser's refusal, INFO where the spec says the application answers),
+            # never compared with the catalogue; an equivalent form refused is still judged.
+            results = [http_layer_result(layer, app_expected=not (item.parser_ok or item.parser_required))]
+            results += self._run(("no_credential_echo",), base, request, response, presented)
+            if accept and not item.parser_ok and not item.lenient:
+                case = self.case(item, None, item.rule, False)
+                results.append(self._fail(case, "accepted", item.rule, "a 2xx for an equivalent form", f"{layer}"))
+            return Judged(outcomes, tuple(results))
         results = self._run(("answered_by_app", "no_credential_echo"), base, request, response, presented)
         if response.layer == "closed" or response.status >= 500:
             return Judged(outcomes, tuple(results))
@@ -188,6 +199,7 @@ class Judge:
     def _catalogue(self, item: Generated, outcomes: Sequence[Outcome], request: RawRequest, response: RawResponse, presented: tuple[Secret, ...]) -> list[CheckResult]:
         """Property 3: the best-matching expected class's catalogue checks (alternatives for wire items)."""
         best: list[CheckResult] | None = None
+        best_case: Case | None = None
         for outcome in outcomes:
             if outcome.klass not in self.spec.failures:
                 found = [CheckResult("catalogue_entry", Verdict.INFO, note=f"the spec has no catalogue entry for {outcome}")]
@@ -205,5 +217,7 @@ class Judge:
             if not bad:
                 return found
             if best is None:
-                best = found
+                best, best_case = found, (case if outcome.klass in self.spec.failures else None)
+        if best and best_case is not None:
+            return equivalents(self.spec, best_case, response, best)
         return best or []

@@ -2,13 +2,17 @@
 checks, and turn their outcomes into a redacted CaseResult with its verdict."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
-from specs import Rule, weaker
+from specs import ProviderSpec, Response, Rule, weaker
 
 from ._cases import LIVE_QUOTA, Case
-from ._checks import CHECKS, PRELUDE_CHECKS, TRIGGERED_CHECKS, CheckFailed, NotApplicable, Observation, Observed
+from ._checks import (
+    CHECKS, HTTP_LAYER_RULE, PRELUDE_CHECKS, TRIGGERED_CHECKS, CheckFailed, NotApplicable, Observation, Observed,
+    equivalent_note, http_layer_answer,
+)
 from ._replay import curl_line, request_text, response_text
 from ._result import CaseResult, CheckResult
 from ._secret import Secret, redact
@@ -137,6 +141,42 @@ def _failed(failed: CheckFailed, target: Target, case: Case, note: str | None = 
     return CheckResult(failed.check, verdict, failed.rule, failed.expected, failed.got, failed.forced, deviation or note, shown)
 
 
+def http_layer_result(layer: str, app_expected: bool) -> CheckResult:
+    """The HTTP layer refused the request: PASS where the spec expects that, INFO where it says the
+    application answers (observed; the application never saw the request)."""
+    verdict = Verdict.INFO if app_expected else Verdict.PASS
+    return CheckResult("http_layer", verdict, HTTP_LAYER_RULE, note=f"refused by the HTTP layer: {layer}; the RFC's answer, not the application's")
+
+
+def answer_label(spec: ProviderSpec, expected: Response) -> str:
+    """`malformed/bad_chars` for a catalogue entry (`positive` for the probe's success)."""
+    for klass, f in spec.failures.items():
+        if expected is f:
+            return klass
+        for name, r in f.variants.items():
+            if expected is r:
+                return f"{klass}/{name}"
+    return "positive"
+
+
+def equivalents(spec: ProviderSpec, case: Case, response: RawResponse, results: list[CheckResult]) -> list[CheckResult]:
+    """Where the trigger is not documented and the answer is another of the provider's own failure
+    answers (its 401 for an invalid key where the spec expects its malformed one), the non-strict
+    catalogue results say which answer came back and which the spec expected."""
+    if case.trigger is None or case.trigger.strength == "documented" or case.positive:
+        return results
+    note = None
+    out = []
+    for r in results:
+        if r.check in TRIGGERED_CHECKS and r.verdict is Verdict.NON_STRICT and not r.forced:
+            if note is None:
+                note = equivalent_note(spec, answer_label(spec, case.expected), response) or ""
+            if note:
+                r = dataclasses.replace(r, note="; ".join(filter(None, (r.note, note))))
+        out.append(r)
+    return out
+
+
 def _rule_line(rule: Rule, forced: bool) -> str:
     strength = f"{rule.strength}; FAIL whatever the strength" if forced else rule.strength
     return f"rule ({strength}): {rule.source}"
@@ -188,7 +228,14 @@ def run_case(case: Case, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Ca
             request = out.request
             response = transmit(conn, request, live=target.mode == LIVE)
             obs = Observed(case, target, request, response, out.presented)
-            ctx.results += [r for r in (_judge(name, obs, target) for name in case.checks) if r is not None]
+            layer = http_layer_answer(target.spec, response) if case.http_layer else None
+            if layer:
+                # The RFC's answer from the HTTP layer: never compared with the application's catalogue.
+                ctx.results.append(http_layer_result(layer, app_expected=True))
+                ctx.results += [r for r in (_judge(name, obs, target) for name in ("no_credential_echo",)) if r is not None]
+            else:
+                found = [r for r in (_judge(name, obs, target) for name in case.checks) if r is not None]
+                ctx.results += equivalents(target.spec, case, response, found)
         secrets = [*target.secrets(), *ctx.extra]
         replay = curl_line(target.base_url, request) if request is not None else None
         result.verdict = worst(r.verdict for r in ctx.results)

@@ -161,14 +161,15 @@ def test_answered_by_app_fails_on_a_dropped_connection() -> None:
 
 
 def test_a_plain_text_400_is_recorded_as_answered_by_the_parser() -> None:
-    """RFC-NOTES §4: a parser's 400 (no provider body) is INFO for the app-level checks, not a FAIL."""
+    """A parser's 400 (no provider body) for two credential lines is the HTTP layer's answer (RFC
+    9110 §5.3): INFO, never compared with the application's catalogue."""
     with LocalServer(_parser_style_400) as url:
         result = run_case(_case("cloro.duplicate_header.same"), _local_target("cloro", url, valid=_cloro_key()))
-    assert check_verdict(result, "status_matches_catalogue") is PASS
-    assert check_verdict(result, "answered_by_app") is INFO
-    assert check_verdict(result, "body_matches_catalogue") is INFO
+    assert check_verdict(result, "http_layer") is INFO
+    assert check_verdict(result, "status_matches_catalogue") is None
+    assert check_verdict(result, "body_matches_catalogue") is None
     assert result.verdict is INFO
-    assert "answered by the HTTP parser" in (result.reason or "")
+    assert "refused by the HTTP layer: 400" in (result.reason or "")
 
 
 def test_exchange_issues_token_fails_without_a_token() -> None:

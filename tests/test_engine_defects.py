@@ -168,11 +168,11 @@ def _unicode_split(value: str) -> bool:
 
 @pytest.mark.parametrize(
     "accepts, kind, verdict, rule",
-    [(_prefix_strip, "none", Verdict.FAIL, SPEC.credential.rule), (_unicode_split, "unicode_space", Verdict.NON_STRICT, SPEC.credential.separator_rule)],
+    [(_prefix_strip, "none", Verdict.FAIL, SPEC.failures["no_scheme"].rule), (_unicode_split, "unicode_space", Verdict.NON_STRICT, SPEC.credential.separator_rule)],
     ids=["prefix_strip", "unicode_split"],
 )
 def test_separator_finds_sloppy_splitting(accepts: Callable[[str], bool], kind: str, verdict: Verdict, rule: Rule) -> None:
-    """`Bearer<key>` accepted: FAIL (documented form); `Bearer<NBSP><key>`: NON-STRICT (RFC 9110
+    """`Bearer<key>` accepted: FAIL (security: judged at the no_scheme rule); `Bearer<NBSP><key>`: NON-STRICT (RFC 9110
     §11.4's 1*SP); both shrunk to the plainest request of their kind."""
     with LocalServer(_server(accepts)) as url:
         target = mock_target(SPEC, url, {"valid": KEY})
