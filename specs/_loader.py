@@ -256,7 +256,7 @@ def _build(raw: dict[str, Any], path: Path) -> ProviderSpec:
         binding=Binding(bind["field"], tuple(bind["kinds"]), tuple(bind["accepted"]), _rule(bind["rule"])) if bind else None,
         rate_limit=RateLimit(rate["requests"], rate["window_seconds"], _rule(rate["rule"])) if rate else None,
         failures=freeze({k: _failure(k, v) for k, v in raw["failures"].items()}),
-        deviations=tuple(Deviation(**d) for d in raw.get("deviations", ())),
+        deviations=tuple(Deviation(d["case"], d["check"], d["reason"], d["link"], d.get("class")) for d in raw.get("deviations", ())),
         path=str(path),
         routes=tuple(_route(r) for r in raw.get("routes", ())),
         not_found=_not_found(raw.get("not_found", DEFAULT_NOT_FOUND)),

@@ -354,6 +354,8 @@ class Deviation:
     check: str
     reason: str
     link: str
+    # For a generated strategy (`case: generated.wire`): only its findings of this failure class.
+    klass: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from specs import Deviation, ProviderSpec
 
 from ._cases import cases_for
 from ._checks import CHECKS
-from ._result import CaseResult
+from ._engine_judge import PROPERTY
+from ._result import DEVIATION_NOTE, CaseResult
+from ._strategies import STRATEGIES
 from ._target import MOCK
 from ._verdict import Verdict
 
@@ -82,8 +84,9 @@ def matches(deviation: Deviation, case_id: str) -> bool:
 
 def _judge_one(spec: ProviderSpec, d: Deviation, known: list[str], by_id: dict[str, CaseResult], mode: str) -> DeviationState:
     path = _shown_path(spec.path)
-    if d.check not in CHECKS:
-        return DeviationState(spec.id, path, d, UNKNOWN, f"names no check (checks: {', '.join(CHECKS)})")
+    names = list(dict.fromkeys([*CHECKS, *PROPERTY]))
+    if d.check not in names:
+        return DeviationState(spec.id, path, d, UNKNOWN, f"names no check (checks: {', '.join(names)})")
     case_id = next((c for c in known if matches(d, c)), None)
     if case_id is None:
         return DeviationState(spec.id, path, d, UNKNOWN, f"names no case of {spec.id} (e.g. {spec.id}.missing or missing)")
@@ -95,6 +98,9 @@ def _judge_one(spec: ProviderSpec, d: Deviation, known: list[str], by_id: dict[s
     if result.verdict is Verdict.SKIP:
         return DeviationState(spec.id, path, d, NOT_RUN, f"the case was skipped: {result.reason or 'no reason given'}", case_id)
     bad = [c for c in result.checks if c.check == d.check and c.verdict is not Verdict.PASS]
+    if d.klass is not None:
+        # A class-scoped entry (generated strategies) is seen only through the findings it excused.
+        bad = [c for c in bad if (c.note or "").startswith(f"{DEVIATION_NOTE} {d.reason}")]
     if bad:
         c = bad[0]
         got = f" (got {c.got})" if c.got else ""
@@ -114,7 +120,8 @@ def judge_baseline(specs: Iterable[ProviderSpec], results: Iterable[CaseResult],
             continue
         mine = [r for r in results if r.provider == spec.id]
         by_id = {r.case_id: r for r in mine}
-        known = list(dict.fromkeys([c.id for c in cases_for(spec)] + [r.case_id for r in mine]))
+        generated = [f"{spec.id}.generated.{name}" for name in STRATEGIES]
+        known = list(dict.fromkeys([c.id for c in cases_for(spec)] + generated + [r.case_id for r in mine]))
         states += [_judge_one(spec, d, known, by_id, mode) for d in spec.deviations]
     return states
 

@@ -31,7 +31,7 @@ from ._engine_judge import PROPERTY, Judge, Judged
 from ._engine_live import DEFAULT_BUDGET, DEFAULT_PACE, BudgetSpent, GuardedConnection, Limits
 from ._engine_template import Context
 from ._replay import response_text
-from ._result import CaseResult, CheckResult
+from ._result import DEVIATION_NOTE, CaseResult, CheckResult
 from ._secret import Secret, leaks, redact
 from ._strategies import STRATEGIES, Generated, alphabet_of, simplest, strategy_for
 from ._target import LIVE, Target
@@ -156,6 +156,9 @@ class StrategyRun:
     kinds: Counter = field(default_factory=Counter)
     not_sent: int = 0
     stopped: str | None = None
+    # The first finding each spec `deviations` entry excused (INFO): shown, so the baseline knows
+    # the deviation still happens (never judged stale for a strategy that saw it).
+    excused: dict[str, Finding] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -328,6 +331,9 @@ class EngineSession:
             for r in judged.results:
                 if r.verdict is Verdict.INFO:
                     run.infos[r.check] += 1
+        for r in judged.results:
+            if r.verdict is Verdict.INFO and (r.note or "").startswith(DEVIATION_NOTE) and r.note not in run.excused:
+                run.excused[r.note] = self.finding(item, r, judged, response, how="excused by the spec's deviations")
         return response, judged
 
     def _simplest(self, run: StrategyRun, name: str) -> dict[tuple[str, Verdict], Finding]:
@@ -398,6 +404,7 @@ class EngineSession:
             shrunk = self._hypothesis(run, name, "shrink", lambda r: r.verdict is Verdict.NON_STRICT and r.check in pending, {}, max_examples)
         got = {f.check for f in shrunk}
         run.findings += list(known.values()) + searched + shrunk + [f for c, f in side.items() if c in pending and c not in got]
+        run.findings += list(run.excused.values())
 
     def run(self, name: str) -> StrategyRun:
         """Run one strategy: search (FAILs raised and shrunk), then shrink any NON-STRICT seen."""

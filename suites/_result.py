@@ -10,6 +10,10 @@ from specs import Rule
 from ._verdict import Verdict
 
 
+# How a check excused by a spec's `deviations` entry begins its note.
+DEVIATION_NOTE = "known deviation:"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """One check's verdict on one exchange, with the rule it judged by."""

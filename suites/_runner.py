@@ -14,7 +14,7 @@ from ._checks import (
     equivalent_note, http_layer_answer,
 )
 from ._replay import curl_line, request_text, response_text
-from ._result import CaseResult, CheckResult
+from ._result import DEVIATION_NOTE, CaseResult, CheckResult
 from ._secret import Secret, redact
 from ._target import LIVE, Target
 from ._transport import DEFAULT_TIMEOUT, Connection, RawRequest, RawResponse
@@ -108,14 +108,15 @@ def _retry_after(response: RawResponse) -> float:
     return float(min(int(value), MAX_RETRY_WAIT)) if value.isdigit() else 1.0
 
 
-def _deviation(target: Target, case_id: str, check: str) -> str | None:
-    """A known, accepted departure of the live provider from its spec: reported, not failed."""
+def _deviation(target: Target, case: Case, check: str) -> str | None:
+    """A known, accepted departure of the live provider from its spec: reported, not failed. An
+    entry for a generated strategy (`generated.wire`) may name the failure class it covers."""
     if target.mode != LIVE:
         return None
-    short = case_id.split(".", 1)[1] if "." in case_id else case_id
+    short = case.id.split(".", 1)[1] if "." in case.id else case.id
     for d in target.spec.deviations:
-        if d.check == check and d.case in (case_id, short):
-            return f"known deviation: {d.reason} ({d.link})"
+        if d.check == check and d.case in (case.id, short) and d.klass in (None, case.klass):
+            return f"{DEVIATION_NOTE} {d.reason} ({d.link})"
     return None
 
 
@@ -133,7 +134,7 @@ def _judge(name: str, obs: Observed, target: Target, note: str | None = None) ->
 
 
 def _failed(failed: CheckFailed, target: Target, case: Case, note: str | None = None) -> CheckResult:
-    deviation = _deviation(target, case.id, failed.check)
+    deviation = _deviation(target, case, failed.check)
     trigger = case.trigger if failed.check in TRIGGERED_CHECKS and not failed.forced else None
     verdict = Verdict.INFO if deviation else verdict_for(failed.rule, failed.forced, trigger)
     # The trigger is kept where it is what made the verdict weaker than the rule alone.

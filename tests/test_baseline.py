@@ -147,3 +147,47 @@ def test_end_to_end_the_run_passes_on_a_seen_deviation_and_fails_on_a_stale_one(
     assert "STALE deviation cloro missing/status_matches_catalogue: cloro.missing now passes" in run.stdout
     junit = (folder / "junit.xml").read_text(encoding="utf-8")
     assert '<testsuite name="baseline" tests="1" failures="1"' in junit
+
+
+# --- generated strategies: an entry names the strategy (and the failure class it covers) -----------
+
+GENERATED_403 = Deviation("generated.token", "status_matches_catalogue", "answers 403 to a wrong key", "https://example.invalid/issues/8", "invalid")
+
+
+def _generated(mock: MockProcess, spec: ProviderSpec):
+    """The token strategy against the mock as a live target (no budget, no pace: a local mock)."""
+    from suites._engine import EngineOptions, EngineSession
+
+    session = EngineSession(_live(mock, spec), EngineOptions(max_examples=20, database=None))
+    try:
+        return session.run("token").case_result(LIVE)
+    finally:
+        session.close()
+
+
+def test_a_deviation_covers_a_generated_strategy_by_class(mocks) -> None:
+    """`case: generated.token` + `class: invalid` turns the strategy's 403-for-401 FAILs of that class
+    into INFO, and the baseline sees it happen (never judged stale: the strategy ran and showed it)."""
+    without = _generated(mocks["403"], SPEC)
+    assert without.verdict is Verdict.FAIL and any(c.check == "status_matches_catalogue" and c.verdict is Verdict.FAIL for c in without.checks)
+    spec = _with((GENERATED_403,))
+    result = _generated(mocks["403"], spec)
+    assert not [c for c in result.checks if c.verdict is Verdict.FAIL], result.reason
+    assert any(c.verdict is Verdict.INFO and "known deviation: answers 403 to a wrong key" in (c.note or "") for c in result.checks)
+    (state,) = judge_baseline([spec], [result], LIVE)
+    assert (state.state, state.case_id) == ("seen", "cloro.generated.token"), state.line()
+
+
+def test_a_generated_deviation_is_stale_only_when_the_strategy_ran_without_it(mocks) -> None:
+    """Clean target: the strategy ran and the deviation never showed, stale; not run: not judged stale;
+    another class named: it excuses nothing of `invalid` and is stale."""
+    spec = _with((GENERATED_403,))
+    (state,) = judge_baseline([spec], [_generated(mocks["clean"], spec)], LIVE)
+    assert state.state == "stale" and state.fails_run
+    (state,) = judge_baseline([spec], [], LIVE)
+    assert state.state == "not run" and not state.fails_run
+    other = _with((dataclasses.replace(GENERATED_403, klass="expired"),))
+    result = _generated(mocks["403"], other)
+    assert result.verdict is Verdict.FAIL
+    (state,) = judge_baseline([other], [result], LIVE)
+    assert state.state == "stale"
