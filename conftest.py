@@ -99,6 +99,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # A listed deviation that no longer happens fails the run, like a FAIL would.
     if report.stale and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # A live target that failed its health check (its cases skipped) fails the run too.
+    if POOL in config.stash and config.stash[POOL].problems and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if POOL in config.stash:
         report.add_secrets(config.stash[POOL].secrets())
     if settings.report_dir:
@@ -111,6 +114,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     """The failure class x provider matrix of verdicts."""
     if REPORT not in config.stash:
         return
+    # One line per live target that failed its health check, before anything else.
+    for problem in (config.stash[POOL].problems.values() if POOL in config.stash else ()):
+        terminalreporter.write_line(f"target: {problem}", red=True)
     lines = config.stash[REPORT].summary_lines()
     if not lines:
         return

@@ -6,6 +6,7 @@ from ._admin import AdminError, MockAdmin
 from ._baseline import DeviationState, judge_baseline
 from ._cases import POSITIVE, Case, Outgoing, cases_for
 from ._checks import CHECKS, FAILURE_CHECKS, POSITIVE_CHECKS, CheckFailed, NotApplicable, Observation, Observed
+from ._health import check_health
 from ._drift import Answer, Drift, DriftReport, RecordError, drift_against_mocks, load_record
 from ._report import Report
 from ._result import CaseResult, CheckResult
@@ -19,5 +20,5 @@ __all__ = [
     "CHECKS", "ENV_SUFFIX", "FAILURE_CHECKS", "LIVE", "MOCK", "POSITIVE", "POSITIVE_CHECKS",
     "AdminError", "Answer", "Case", "CaseResult", "CheckFailed", "CheckResult", "Connection", "DeviationState", "Drift", "DriftReport", "MockAdmin", "NotApplicable",
     "Observation", "Observed", "Outgoing", "RawRequest", "RawResponse", "RecordError", "Report", "Secret", "Target", "Verdict",
-    "cases_for", "check_base_url", "drift_against_mocks", "judge_baseline", "leaks", "live_target", "load_record", "mock_target", "redact", "run_case", "verdict_for", "worst",
+    "cases_for", "check_base_url", "check_health", "drift_against_mocks", "judge_baseline", "leaks", "live_target", "load_record", "mock_target", "redact", "run_case", "verdict_for", "worst",
 ]

@@ -19,6 +19,7 @@ from specs import ProviderSpec, Response, Route, Rule, encode_body, fill, thaw
 from . import _keys
 from ._checks import FAILURE_CHECKS, POSITIVE_CHECKS
 from ._secret import Secret
+from ._target import label
 from ._transport import RawRequest, RawResponse
 
 if TYPE_CHECKING:
@@ -199,8 +200,10 @@ def rng(spec: ProviderSpec, what: str) -> random.Random:
 class _Maker:
     """Builds a spec's cases with the id, expectation and checks filled in from the spec."""
 
-    def __init__(self, spec: ProviderSpec):
+    def __init__(self, spec: ProviderSpec, supplied: Sequence[str] = ()):
         self.spec = spec
+        # Key states the target has although the spec lacks them (used with an inferred rule).
+        self.supplied = tuple(supplied)
 
     def case(self, klass: str, variant: str | None, **fields: Any) -> Case:
         """A case of this spec, its id made from the class and variant."""
@@ -228,9 +231,10 @@ class _Maker:
         **extra: Any,
     ) -> Case:
         """A request the catalogue refuses with `klass` (its `spec_variant`, default the case's)."""
-        failure = self.spec.failure(klass)
-        assert failure is not None, f"{self.spec.id} has no {klass!r}"
-        expected = expected or failure.variant(spec_variant or variant)
+        if expected is None:
+            failure = self.spec.failure(klass)
+            assert failure is not None, f"{self.spec.id} has no {klass!r}"
+            expected = failure.variant(spec_variant or variant)
         return self.case(
             klass, variant, description=description, credential=credential, needs=needs, expected=expected,
             judge=judge or expected.rule, forced=forced, checks=FAILURE_CHECKS, build=build,
@@ -368,6 +372,29 @@ def _key_states(m: _Maker) -> Iterator[Case]:
     for klass, state in STATE_OF_CLASS.items():
         if m.spec.failure(klass):
             yield m.failure(klass, None, shown(m.spec, f"<{state} key>"), state, with_key(state, canonical), (state,))
+        elif state in m.supplied and m.spec.failure("invalid"):
+            # The user has a key of a state the page never mentions: it is used all the same, judged
+            # by an inferred rule (the spec's own 401/403 answer: NON-STRICT on details); accepting
+            # it is access without a valid credential, a security FAIL.
+            yield m.failure(
+                klass, None, shown(m.spec, f"<{state} key> (a state the spec does not name)"), state,
+                with_key(state, canonical), (state,), expected=_inferred_answer(m.spec, klass, state),
+            )
+
+
+def _inferred_answer(spec: ProviderSpec, klass: str, state: str) -> Response:
+    """The answer a key state the spec lacks is judged by: the spec's 403 for a limited key where its
+    catalogue has one, else its answer to an invalid key; every rule inferred."""
+    invalid = spec.failures["invalid"]
+    base: Response = invalid
+    if klass == "insufficient_scope":
+        base = next((f for f in spec.failures.values() if f.status == 403), invalid)
+    rule = Rule(
+        "inferred",
+        f"the spec has no {klass!r} class; a {state} key gets the spec's own {base.status} answer",
+        f"The user supplied {label(spec, state)}; a key that no longer (or not fully) authenticates is refused like an invalid one (RFC 6750 §3.1).",
+    )
+    return Response(base.status, base.body, base.schema, rule, rule, headers=base.headers, bodies=base.bodies, trigger=rule)
 
 
 def _placement(m: _Maker) -> Iterator[Case]:
@@ -499,9 +526,13 @@ def _over_the_limit(ctx: Context) -> Outgoing:
 GENERATORS: tuple[Callable[[_Maker], Iterator[Case]], ...] = (_positive, _presence, _scheme, _malformed, _invalid, _key_states, _placement, _quota, _routes)
 
 
-def cases_for(spec: ProviderSpec) -> tuple[Case, ...]:
-    """Every case of a spec, positive first, in the order of DESIGN.md's failure classes."""
-    m = _Maker(spec)
+def cases_for(spec: ProviderSpec, supplied: Sequence[str] = ()) -> tuple[Case, ...]:
+    """Every case of a spec, positive first, in the order of DESIGN.md's failure classes.
+
+    `supplied`: key states the target has although the spec lacks them (a live run's
+    `ID_EXPIRED_KEY` for a page that never mentions expiry): their classes run with an inferred rule.
+    """
+    m = _Maker(spec, supplied)
     cases = [c for gen in GENERATORS for c in gen(m)]
     ids = [c.id for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})

@@ -239,7 +239,8 @@ class EngineSession:
         conn = Connection(target.base_url, timeout=LIVE_TIMEOUT if live else MOCK_TIMEOUT)
         # On a mock, a 429 is its rate limiter counting our own requests: reset it and go on.
         on_429 = None if live or target.admin is None else self._reset_mock
-        self.conn = GuardedConnection(conn, Limits(self.options.budget, self.options.pace), on_429)
+        deadline = f"the live deadline of {target.deadline_seconds:g} s for {target.provider} passed (--live-deadline)" if target.deadline else ""
+        self.conn = GuardedConnection(conn, Limits(self.options.budget, self.options.pace, deadline=target.deadline, deadline_reason=deadline), on_429)
         self.judge = Judge(target)
         keys = {s: v.reveal().encode("utf-8") for s, v in target.credentials.items()}
         self.context = Context(keys, alphabet_of(self.spec), conn.host_header, conn.prefix)

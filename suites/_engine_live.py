@@ -35,6 +35,9 @@ class Limits:
     budget: int | None = None
     rps: float | None = None
     max_retry_after: float = MAX_RETRY_AFTER
+    # The live run's deadline for this provider (on `clock`'s scale), and why it stops there.
+    deadline: float | None = None
+    deadline_reason: str = "the live deadline passed"
 
 
 def retry_after(value: str | None, now: float | None = None) -> float:
@@ -97,6 +100,9 @@ class GuardedConnection:
             raise BudgetSpent(self.stopped)
         if self.limits.budget is not None and self.sent >= self.limits.budget:
             self.stopped = f"request budget of {self.limits.budget} spent"
+            raise BudgetSpent(self.stopped)
+        if self.limits.deadline is not None and self.clock() > self.limits.deadline:
+            self.stopped = self.limits.deadline_reason
             raise BudgetSpent(self.stopped)
         if self._share is not None and self.sent - self._share[0] >= self._share[1]:
             raise BudgetSpent(f"this strategy's share ({self._share[1]}) of the request budget spent")

@@ -210,7 +210,7 @@ def run_case(case: Case, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Ca
         case.id, case.provider, case.klass, case.variant, case.description, case.credential, target.mode, Verdict.SKIP,
         rules={k: {"strength": r.strength, "source": r.source} for k, r in case.rules().items()},
     )
-    skip = target.unavailable or case.skip or (case.mock_only if target.mode == LIVE else None) or target.lacking(case.needs)
+    skip = target.unavailable or target.past_deadline() or case.skip or (case.mock_only if target.mode == LIVE else None) or target.lacking(case.needs)
     if skip:
         result.reason = skip
         return result

@@ -6,6 +6,7 @@ expired key, a limited-scope key) are skipped with the reason named."
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -86,6 +87,9 @@ class Target:
     admin: MockAdmin | None = None
     # Why every case of this target is skipped (a live target without its key), or None.
     unavailable: str | None = None
+    # A live run's whole-run deadline for this provider (time.monotonic()), and its length in seconds.
+    deadline: float | None = None
+    deadline_seconds: float | None = None
 
     @property
     def provider(self) -> str:
@@ -95,6 +99,12 @@ class Target:
     def secrets(self) -> tuple[Secret, ...]:
         """Every credential of the target that authenticates (keys, tokens, password), for redaction."""
         return tuple(v for k, v in self.credentials.items() if k not in IDENTIFIERS)
+
+    def past_deadline(self) -> str | None:
+        """Why no more requests go to this target (its live deadline passed), or None."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return f"{self.provider}: the live deadline of {self.deadline_seconds:g} s for this provider passed (--live-deadline)"
+        return None
 
     def lacking(self, needs: tuple[str, ...]) -> str | None:
         """Why a case needing these credential states cannot run here, or None."""

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.conformance
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per case of every selected provider."""
     if "case" in metafunc.fixturenames:
-        cases = [c for spec in metafunc.config.stash[SETTINGS].specs for c in cases_for(spec)]
+        settings = metafunc.config.stash[SETTINGS]
+        cases = [c for spec in settings.specs for c in cases_for(spec, settings.supplied(spec))]
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
 

@@ -50,10 +50,21 @@ def _outputs(run, folder: Path) -> tuple[str, ...]:
     return (run.stdout, run.stderr, *(p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())))
 
 
-def test_live_without_keys_skips_every_provider_and_exits_0() -> None:
-    """`pytest --live`, exactly, with no key set: only the suite is collected (not tests/), every
+def test_live_without_any_key_is_not_green() -> None:
+    """`pytest --live` with no key for any selected provider: a CI job whose secret is missing must
+    not pass on "190 skipped": one line naming the variables, non-zero exit, nothing run."""
+    run = run_suite(["--live"], select=())
+    assert run.returncode != 0, run.stdout[-2000:]
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if "no selected provider has its key" in line]
+    assert len(lines) == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert all(spec.env("API_KEY") in lines[0] for spec in load_all()) and "--allow-skip" in lines[0]
+    assert "passed" not in run.stdout and "skipped" not in run.stdout
+
+
+def test_live_without_keys_skips_every_provider_and_exits_0_with_allow_skip() -> None:
+    """`pytest --live --allow-skip` with no key set: only the suite is collected (not tests/), every
     case is skipped with its provider's reason naming the variable, and the run exits 0."""
-    run = run_suite(["--live", "-rs"], select=())
+    run = run_suite(["--live", "--allow-skip", "-rs"], select=())
     assert run.returncode == 0, run.stdout[-2000:]
     total = sum(len(cases_for(s)) for s in load_all())
     skipped = re.search(r"^=+ (\d+) skipped in ", run.stdout, re.M)
