@@ -11,6 +11,11 @@ answers: after any admin call, every connection sees the change (read-your-write
 The journal stays with each worker. A read (GET journal, the --journal file) goes through the
 parent, which numbers each entry the first time it reads it (new entries of all workers merged by
 time): numbers are unique, increasing and never change, so `since=` works across workers.
+
+A worker can die or hang (SIGKILL, SIGSTOP, a stuck loop). The parent notices within a bound (the
+channel's EOF at once; a heartbeat for silence), kills a silent one and serves on with the rest:
+no admin call, journal read or stop waits on a lost worker past WORKER_SECONDS, and the stop
+writes the journal of every worker still there.
 """
 from __future__ import annotations
 
@@ -53,6 +58,14 @@ READY_SECONDS = 30.0
 STOP_SECONDS = SHUTDOWN_SECONDS + 2.5
 # A worker told to stop by a signal of its own waits this long for the parent to run the stop.
 TERM_GRACE = 2.0
+# A worker that has not answered the parent for this long is stuck (SIGSTOP, a hung loop): the
+# parent SIGKILLs it, which also closes its listening socket, so the kernel stops handing it
+# connections (SO_REUSEPORT would keep routing to a stopped process), and serves on with the
+# rest. The parent asks every worker for a sign of life WORKER_SECONDS / 3 apart, and an admin
+# change waits at most this long for any one worker; a journal read (which can take a worker a
+# second per few hundred thousand entries) waits up to CALL_SECONDS, unless the heartbeat finds
+# the worker stuck first. Tests shorten it through AUTHCONFORM_WORKER_SECONDS.
+WORKER_SECONDS = float(os.environ.get("AUTHCONFORM_WORKER_SECONDS") or 5.0)
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _FRAME = struct.Struct("!I")
 
@@ -273,6 +286,8 @@ async def _work(app: web.Application, index: int, sock: socket.socket, host: str
     async def handle(op: str, args: dict[str, Any]) -> Any:
         if op == "journal":
             return pull(args)
+        if op == "ping":  # the parent's heartbeat: a worker whose loop runs answers at once
+            return {}
         if op == "stop":  # no new connections, in-flight requests answered, then the whole journal
             await close_listener()
             return pull(args)
@@ -344,6 +359,9 @@ class Parent:
         self.channels = [Channel(s, self._handler(i)) for i, s in enumerate(socks)]
         self.numbering = Numbering(len(socks), self.state.journal.limit)
         self.ready: dict[int, dict[str, Any]] = {}
+        # Workers still serving; one that died or got stuck leaves (its journal entries with it).
+        self.alive: set[int] = set(range(len(socks)))
+        self._stopping = False
 
     def _handler(self, index: int) -> Handle:
         async def handle(op: str, args: dict[str, Any]) -> Any:
@@ -363,10 +381,26 @@ class Parent:
 
         return handle
 
+    async def _each(self, op: str, args: Callable[[int], dict[str, Any]], timeout: float = WORKER_SECONDS) -> dict[int, Any]:
+        """Call `op` on every live worker at once; their answers by index. A worker that does not
+        answer within `timeout` (or whose channel closed) is lost and left out: never a hang."""
+        live = sorted(self.alive)
+        answers = await asyncio.gather(*(self.channels[i].call(op, args(i), timeout=timeout) for i in live),
+                                       return_exceptions=True)
+        out = {}
+        for i, answer in zip(live, answers):
+            if isinstance(answer, RelayError):
+                self._lose(i, f"did not answer {op!r} within {timeout:g} s")
+            elif isinstance(answer, BaseException):
+                raise answer  # KeyError/ValueError: the change is refused, as in the parent
+            else:
+                out[i] = answer
+        return out
+
     async def change(self, op: str, args: dict[str, Any]) -> Any:
         """Apply one admin change here (KeyError/ValueError: nothing changes), then on every worker."""
         mine = self.state.apply(op, args)
-        answers = await asyncio.gather(*(c.call(op, args) for c in self.channels))
+        answers = (await self._each(op, lambda i: args)).values()
         if op == "clear":  # the parent's own journal is always empty: the workers' counts are the answer
             return {"cleared": sum(a["cleared"] for a in answers)}
         if any(a != mine for a in answers):
@@ -374,16 +408,38 @@ class Parent:
         return mine
 
     async def journal(self, since: int) -> dict[str, Any]:
-        """The journal of every worker after `since`, numbered across workers."""
-        pulls = await asyncio.gather(*(c.call("journal", {"since": self.numbering.since(i, since)})
-                                       for i, c in enumerate(self.channels)))
-        entries = self.numbering.number([p["entries"] for p in pulls])
-        return {"entries": [e for e in entries if e["seq"] > since], "dropped": sum(p["dropped"] for p in pulls)}
+        """The journal of every live worker after `since`, numbered across workers."""
+        pulls = await self._each("journal", lambda i: {"since": self.numbering.since(i, since)}, timeout=CALL_SECONDS)
+        entries = self.numbering.number([pulls[i]["entries"] if i in pulls else [] for i in range(len(self.channels))])
+        return {"entries": [e for e in entries if e["seq"] > since], "dropped": sum(p["dropped"] for p in pulls.values())}
+
+    def _lose(self, index: int, why: str) -> None:
+        """A worker died or got stuck: SIGKILL it (a stuck one keeps its listening socket, and the
+        kernel keeps handing it connections), say so on stderr, serve on with the rest."""
+        if index not in self.alive:
+            return
+        self.alive.discard(index)
+        pid = self.pids[index]
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.channels[index].close()
+        then = "stopping" if self._stopping else f"serving on with {len(self.alive)} worker(s)"
+        print(f"mocks serve: worker {index} (pid {pid}) {why}; killed, its journal entries are lost; {then}",
+              file=sys.stderr, flush=True)
+        self._event.set()
+
+    async def _heartbeat(self) -> None:
+        """Ask every live worker for a sign of life, WORKER_SECONDS / 3 apart; a silent one is lost."""
+        while self.alive:
+            await asyncio.sleep(WORKER_SECONDS / 3)
+            await self._each("ping", lambda i: {})
 
     async def run(self, out: TextIO, ca_bundle: str | None, journal_path: str | None) -> int:
-        """Wait for every worker, print the serve line, serve until a signal or a worker's death."""
+        """Wait for every worker, print the serve line, serve until a signal (or every worker is lost)."""
         self._lock = asyncio.Lock()
-        self._event = asyncio.Event()  # a worker said ready, or a channel closed
+        self._event = asyncio.Event()  # a worker said ready, a channel closed, a worker was lost
         self._stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -398,18 +454,34 @@ class Parent:
             if failure is None:
                 out.write(serve_line(self.app, self.url, ca_bundle) + "\n")
                 out.flush()
-                stop = asyncio.create_task(self._stop.wait())
-                await asyncio.wait([stop, *reading], return_when=asyncio.FIRST_COMPLETED)
-                stop.cancel()
-                failure = None if self._stop.is_set() else self._death(reading)
+                failure = await self._serve(reading)
             if failure is not None:
                 print(f"mocks serve: {failure}", file=sys.stderr)
-                await self._shutdown(None)
-                return 1
-            return await self._shutdown(journal_path)
+            code = await self._shutdown(journal_path)
+            return 1 if failure is not None or len(self.alive) < len(self.channels) else code
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+    async def _serve(self, reading: list[asyncio.Task[None]]) -> str | None:
+        """Serve until a stop signal (None), or until no worker is left (what happened)."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while not self._stop.is_set():
+                for i, task in enumerate(reading):
+                    if task.done() and i in self.alive:  # its channel closed: it died
+                        self._lose(i, _how_it_ended(self.pids[i], wait=0.2))
+                if not self.alive:
+                    return "every worker is gone; stopped"
+                self._event.clear()
+                stop = asyncio.create_task(self._stop.wait())
+                event = asyncio.create_task(self._event.wait())
+                await asyncio.wait([stop, event], return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                event.cancel()
+            return None
+        finally:
+            heartbeat.cancel()
 
     async def _started(self, reading: list[asyncio.Task[None]]) -> str | None:
         """None once every worker listens; else what went wrong, in one line."""
@@ -440,25 +512,26 @@ class Parent:
         return f"worker {index} (pid {pid}) {_how_it_ended(pid)}; stopped the other workers"
 
     async def _shutdown(self, journal_path: str | None) -> int:
-        """Stop every worker (each answers what is in flight first), then write the journal."""
+        """Stop every live worker (each answers what is in flight first), then write the journal:
+        always what it has, the entries of every worker that handed them over."""
+        self._stopping = True
         async with self._lock:
-            pulls = await asyncio.gather(*(c.call("stop", {"since": 0}, timeout=STOP_SECONDS) for c in self.channels),
-                                         return_exceptions=True)
+            pulls = await self._each("stop", lambda i: {"since": 0}, timeout=STOP_SECONDS)
         for c in self.channels:
             c.close()
         if journal_path is None:
             return 0
-        lost = [i for i, p in enumerate(pulls) if isinstance(p, BaseException)]
+        lost = [i for i in range(len(self.channels)) if i not in pulls]
         if lost:
-            print(f"mocks serve: worker(s) {', '.join(map(str, lost))} did not hand over their journal; "
-                  f"{journal_path} not written", file=sys.stderr)
-            return 1
+            print(f"mocks serve: {journal_path} lacks the entries of worker(s) {', '.join(map(str, lost))}",
+                  file=sys.stderr)
         try:
-            write_entries(self.numbering.number([p["entries"] for p in pulls]), journal_path)  # type: ignore[index]
+            write_entries(self.numbering.number([pulls[i]["entries"] if i in pulls else []
+                                                 for i in range(len(self.channels))]), journal_path)
         except OSError as exc:
             print(f"mocks serve: cannot write the journal to {journal_path}: {exc.strerror or exc}", file=sys.stderr)
             return 1
-        return 0
+        return 1 if lost else 0
 
 
 def _how_it_ended(pid: int, wait: float = 1.0) -> str:
@@ -531,7 +604,8 @@ def serve_workers(
     """Serve `app` from `workers` forked processes on one port until SIGINT/SIGTERM, as `serve` does.
 
     The app's key store must be seeded (`shared_seed`), so every copy mints the same keys. 0 on a
-    clean stop; 1 when the port cannot be bound, a worker dies, or the journal cannot be written.
+    clean stop; 1 when the port cannot be bound, a worker was lost (the journal file then holds the
+    others' entries), or the journal cannot be written.
     """
     material = None
     if tls:

@@ -35,7 +35,7 @@ ADMIN = "/__authconform__/"
 class Workers:
     """A `python -m mocks serve ID --workers N` subprocess (own session), its serve line and its workers."""
 
-    def __init__(self, provider: str, *args: str, workers: int = 2):
+    def __init__(self, provider: str, *args: str, workers: int = 2, env: dict[str, str] | None = None):
         self.provider = provider
         self.err = ""
         # stderr to a file: a worker that outlived its parent would hold a pipe open, and reading it would hang.
@@ -43,6 +43,7 @@ class Workers:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mocks", "serve", provider, "--port", "0", "--workers", str(workers), *args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=self._errfile, text=True, start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # printed once, when every worker listens
@@ -117,8 +118,8 @@ def workers() -> Iterator[Any]:
     started: list[Workers] = []
     pids: set[int] = set()
 
-    def start(provider: str, *args: str, n: int = 2) -> Workers:
-        w = Workers(provider, *args, workers=n)
+    def start(provider: str, *args: str, n: int = 2, env: dict[str, str] | None = None) -> Workers:
+        w = Workers(provider, *args, workers=n, env=env)
         started.append(w)
         pids.update(w.children())
         return w
@@ -317,16 +318,84 @@ def test_sigint_stops_every_worker(workers: Any) -> None:
     assert code == 0 and took < STOP_SECONDS and _gone_within(pids, 1.0)
 
 
-def test_a_dead_worker_stops_the_rest(workers: Any) -> None:
-    """A worker killed: the parent stops the other and exits 1 with one line naming the worker."""
-    w = workers("crux")
-    victim, *others = sorted(w.worker_pids())
+# A worker silent this long is stuck (mocks/_workers.py WORKER_SECONDS; 5 s unless shortened).
+QUICK = {"AUTHCONFORM_WORKER_SECONDS": "1.0"}
+
+
+def _answered(w: Workers, key: str, tries: int = CONNECTIONS) -> list[int | None]:
+    """The probe's status on `tries` fresh connections, None where none came within 3 s."""
+    out: list[int | None] = []
+    for _ in range(tries):
+        try:
+            out.append(probe_request_within(w, key, 3.0))
+        except OSError:
+            out.append(None)
+    return out
+
+
+def probe_request_within(w: Workers, key: str, seconds: float) -> int:
+    """The probe's status on one fresh connection, waiting at most `seconds`."""
+    import test_mock_wire
+
+    saved, test_mock_wire.TIMEOUT = test_mock_wire.TIMEOUT, seconds
+    try:
+        return probe_request(w.url, w.spec, w.spec.credential.render(key)).status
+    finally:
+        test_mock_wire.TIMEOUT = saved
+
+
+def test_a_killed_worker_leaves_the_rest_serving_and_the_journal_written(workers: Any, tmp_path: Path) -> None:
+    """SIGKILL of one worker (the whole journal was lost, and the rest stopped): the survivor serves
+    every new connection and admin call, and SIGTERM writes its entries (exit 1: some were lost)."""
+    path = tmp_path / "journal.jsonl"
+    w = workers("crux", "--journal", str(path), env=QUICK)
+    victim, survivor = sorted(w.worker_pids())
     os.kill(victim, signal.SIGKILL)
-    assert w.proc.wait(timeout=5) == 1
-    w.stop()
-    lines = w.err.strip().splitlines()
-    assert len(lines) == 1 and f"(pid {victim}) was killed by SIGKILL" in lines[0], w.err
-    assert _gone_within(set(others), 5.0)
+    time.sleep(0.5)  # the parent reads its channel's end
+    key = w.line["keys"]["valid"]
+    statuses = _answered(w, key)
+    assert statuses == [w.spec.probe.success.status] * CONNECTIONS, statuses
+    assert w.worker_pids(10) == {survivor}
+    status, minted = admin(w.url, "POST", "keys", {"state": "valid"})
+    assert status == 200 and _answered(w, minted["key"], 5) == [w.spec.probe.success.status] * 5
+    code, took = w.stop(signal.SIGTERM)
+    assert code == 1 and took < STOP_SECONDS
+    assert f"(pid {victim}) was killed by SIGKILL" in w.err and "serving on with 1 worker" in w.err, w.err
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(entries) >= CONNECTIONS + 5, len(entries)
+
+
+def test_a_stopped_worker_is_killed_and_nothing_hangs(workers: Any, tmp_path: Path) -> None:
+    """SIGSTOP of one worker (about half the new connections and every admin call hung, and
+    SIGTERM wrote no journal): within the bound the parent kills it, every new connection and
+    admin call is answered, and SIGTERM writes the survivor's journal."""
+    path = tmp_path / "journal.jsonl"
+    w = workers("crux", "--journal", str(path), env=QUICK)
+    victim, survivor = sorted(w.worker_pids())
+    os.kill(victim, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        for _ in range(3):  # a connection the stopped worker had queued is reset when it is killed
+            try:
+                status, minted = admin(w.url, "POST", "keys", {"state": "valid"})  # waits for the bound, no more
+                break
+            except OSError:
+                continue
+        assert status == 200 and time.monotonic() - began < 6.0
+        deadline = time.monotonic() + 5.0
+        while _alive(victim) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(victim), "the stuck worker was not killed within the bound"
+        statuses = _answered(w, minted["key"])
+        assert statuses == [w.spec.probe.success.status] * CONNECTIONS, statuses
+        began = time.monotonic()
+        assert admin(w.url, "GET", "journal")[0] == 200 and time.monotonic() - began < 2.0
+    finally:
+        if _alive(victim):
+            os.kill(victim, signal.SIGCONT)
+    code, took = w.stop(signal.SIGTERM)
+    assert code == 1 and took < STOP_SECONDS and "did not answer" in w.err, w.err
+    assert len(path.read_text().splitlines()) >= CONNECTIONS
 
 
 def test_workers_do_not_outlive_a_killed_parent(workers: Any) -> None:
