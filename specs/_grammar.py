@@ -50,7 +50,7 @@ RESERVED_HEADERS: dict[str, str] = {
 _PROXY = "RFC 9110 §11.7: Proxy-* fields are meant for, and consumed by, a proxy on the way"
 
 
-def _char(c: str) -> str:
+def shown_char(c: str) -> str:
     """A character as a reader can see it: 'a', or U+000D for an invisible one."""
     return repr(c) if c.isprintable() and c.isascii() and c != " " else f"U+{ord(c):04X}"
 
@@ -67,7 +67,7 @@ def field_name_problem(name: str) -> str | None:
     """A header name must be an RFC 9110 §5.1 token."""
     if not TOKEN.fullmatch(name):
         bad = next((c for c in name if not TOKEN.fullmatch(c)), None)
-        what = f"the character {_char(bad)}" if bad else "nothing"
+        what = f"the character {shown_char(bad)}" if bad else "nothing"
         return f"{name!r} is not a header name: it holds {what} (RFC 9110 §5.1: a name is a token)"
     return None
 
@@ -76,11 +76,11 @@ def field_value_problem(value: str) -> str | None:
     """A header value the spec supplies: RFC 9110 §5.5 field-value, visible ASCII, SP and HTAB inside."""
     for i, c in enumerate(value):
         if c in "\r\n\0":
-            return (f"holds {_char(c)} at index {i}: a header value never contains CR, LF or NUL "
+            return (f"holds {shown_char(c)} at index {i}: a header value never contains CR, LF or NUL "
                     "(RFC 9110 §5.5); they would split or break the answer")
         if c != "\t" and not " " <= c <= "~":
             what = "a control character" if ord(c) < 0x80 or 0x80 <= ord(c) < 0xA0 else "a non-ASCII character"
-            return (f"holds {what} {_char(c)} at index {i}: a header value is visible ASCII, SP and HTAB "
+            return (f"holds {what} {shown_char(c)} at index {i}: a header value is visible ASCII, SP and HTAB "
                     "(RFC 9110 §5.5; obs-text is obsolete)")
     if value != value.strip(" \t"):
         return "starts or ends with whitespace, which is not part of a field value (RFC 9110 §5.5)"
@@ -91,7 +91,7 @@ def pattern_problem(pattern: str) -> str | None:
     """A header regex may not hold raw control characters (a value matching it could not be sent)."""
     for i, c in enumerate(pattern):
         if (ord(c) < 0x20 and c != "\t") or 0x7F <= ord(c) < 0xA0:
-            return f"holds the control character {_char(c)} at index {i}; write it as an escape if you mean to match it"
+            return f"holds the control character {shown_char(c)} at index {i}; write it as an escape if you mean to match it"
     return None
 
 
@@ -102,7 +102,7 @@ def path_problem(path: str) -> str | None:
     for segment in path[1:].split("/"):
         if not _PCHAR.fullmatch(segment):
             bad = next(c for c in segment if not _PCHAR.fullmatch(c))
-            return (f"{path!r} holds {_char(bad)}: a path is ASCII letters, digits, \"-._~!$&'()*+,;=:@\" "
+            return (f"{path!r} holds {shown_char(bad)}: a path is ASCII letters, digits, \"-._~!$&'()*+,;=:@\" "
                     "and '/' (RFC 3986 §3.3; no query, fragment, spaces, controls or percent-encoding)")
     if path.startswith(ADMIN_PREFIX) or path + "/" == ADMIN_PREFIX:
         return f"{path!r} is under {ADMIN_PREFIX}, where the mock's admin API lives"
@@ -171,7 +171,7 @@ def alphabet_chars(alphabet: str) -> str:
             j += 1
         for ch in span:
             if ch not in TOKEN68_CHARS:
-                raise ValueError(f"{_char(ch)} is not a token68 character (RFC 9110 §11.2: letters, digits, '-._~+/')")
+                raise ValueError(f"{shown_char(ch)} is not a token68 character (RFC 9110 §11.2: letters, digits, '-._~+/')")
             chars.append(ch)
     out = "".join(dict.fromkeys(chars))
     if not out:

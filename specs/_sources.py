@@ -71,7 +71,8 @@ def lint(spec: ProviderSpec) -> list[tuple[list[Any], str]]:
     for klass, failure in spec.failures.items():
         if klass not in FAILURE_CLASSES:
             problems.append((["failures", klass], f"{klass!r} is not a failure class; known: {', '.join(FAILURE_CLASSES)}"))
-        if failure.status == 401 and spec.credential.challenge is None:
+        # A bare key (scheme: null, `X-API-Key: <key>`) has no auth-scheme a challenge could name.
+        if failure.status == 401 and spec.credential.challenge is None and spec.credential.scheme is not None:
             problems.append((["failures", klass, "status"], "a 401 needs credential.challenge, the WWW-Authenticate value (RFC 9110 §11.6.1)"))
     return problems
 

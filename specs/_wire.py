@@ -70,6 +70,9 @@ def lint(raw: dict[str, Any]) -> Problems:
     if raw.get("exchange") and raw["exchange"]["path"] == raw["probe"]["path"]:
         problems.append((["exchange", "path"], "the exchange and the probe need paths of their own"))
     check(["docs"], g.url_problem(raw["docs"]))
+    # The HTML report makes these links (href): a `javascript:` one would run when clicked.
+    for i, d in enumerate(raw.get("deviations") or ()):
+        check(["deviations", i, "link"], g.url_problem(d["link"]))
     for name, url in raw["targets"].items():
         if url is not None:
             check(["targets", name], g.origin_problem(url))
@@ -100,4 +103,33 @@ def lint(raw: dict[str, Any]) -> Problems:
                 elif g.field_value_problem(value):
                     bad = f"the value {value!r} the mock would send {g.field_value_problem(value)}"
             check(at, bad)
+    # Everything else a spec says is text for people: rule sources, reasons, notes, names, bodies.
+    # It reaches terminals, logs and reports, where an ESC or other control character would act.
+    reported = [tuple(where) for where, _ in problems]
+    for where, text in _strings(raw, []):
+        if any(tuple(where[:len(r)]) == r for r in reported):
+            continue
+        bad = next(((i, c) for i, c in enumerate(text) if _is_control(c)), None)
+        if bad:
+            problems.append((where, f"holds the control character {g.shown_char(bad[1])} at index {bad[0]}: "
+                                    "spec text has none but TAB and LF (it reaches terminals and reports)"))
     return problems
+
+
+def _is_control(c: str) -> bool:
+    """C0 and C1 controls and DEL, except TAB and LF."""
+    o = ord(c)
+    return (o < 0x20 and c not in "\t\n") or 0x7F <= o < 0xA0
+
+
+def _strings(value: Any, where: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    """Every string of the data, keys included, with its YAML path."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield where + [k], k
+            yield from _strings(v, where + [k])
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, where + [i])
