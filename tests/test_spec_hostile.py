@@ -119,19 +119,34 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
-@pytest.mark.parametrize("name,make,where,what", HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_spec_is_one_line_naming_file_path_and_line(tmp_path: Path, name: str, make: Callable[[], bytes], where: str | None, what: str) -> None:
-    """`specs check` refuses the spec on one line of stderr: file, YAML path (line N), the problem."""
-    data = make()
-    assert data or name == "empty-file", "the hostile edit must apply to the spec it starts from"
-    spec_file = tmp_path / ("crux.yaml" if name.startswith("exchange") else "cloro.yaml")
-    spec_file.write_bytes(data)
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[str]]]:
+    """One `specs check` child over every hostile file (each alone in its folder, named for its id),
+    under the memory limit and the timeout: case name -> (file, the stderr lines naming it)."""
+    files: dict[str, Path] = {}
+    for name, make, _, _ in HOSTILE:
+        data = make()
+        assert data or name == "empty-file", f"{name}: the hostile edit must apply to the spec it starts from"
+        folder = tmp_path_factory.mktemp(name)
+        files[name] = folder / ("crux.yaml" if name.startswith("exchange") else "cloro.yaml")
+        files[name].write_bytes(data)
     env = {"PATH": "/usr/bin:/bin", "AUTHCONFORM_NO_SPEC_CACHE": "1", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "specs", "check", str(spec_file)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=TIMEOUT_S, preexec_fn=_limits)
+    out = subprocess.run([sys.executable, "-m", "specs", "check", *map(str, files.values())], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=TIMEOUT_S, preexec_fn=_limits)
+    assert out.returncode == 1 and out.stdout == "", (out.returncode, out.stdout[-2000:], out.stderr[-2000:])
     lines = out.stderr.splitlines()
-    assert out.returncode == 1 and out.stdout == "", (out.returncode, out.stdout, out.stderr[-2000:])
-    assert len(lines) == 1, out.stderr[-3000:]
+    said = {name: (path, [line for line in lines if line.startswith(f"{path}: ")]) for name, path in files.items()}
+    # Every line of stderr belongs to one of the files: nothing else (no traceback) was printed.
+    assert sum(len(v[1]) for v in said.values()) == len(lines), out.stderr[-3000:]
+    return said
+
+
+@pytest.mark.parametrize("name,make,where,what", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_spec_is_one_line_naming_file_path_and_line(checked: dict[str, tuple[Path, list[str]]], name: str,
+                                                             make: Callable[[], bytes], where: str | None, what: str) -> None:
+    """`specs check` refuses the spec on one line of stderr: file, YAML path (line N), the problem."""
+    spec_file, lines = checked[name]
+    assert len(lines) == 1, lines
     line = lines[0]
     if where is None:
         assert re.fullmatch(rf"{re.escape(str(spec_file))}: (line \d+, column \d+: )?.*", line), line
