@@ -254,10 +254,34 @@ class StreamRedactor:
         return self._r(data)
 
 
+class _Sink:
+    """Our stdout or stderr as the pump writes to it: once it is gone (a reader that closed the pipe,
+    `gate ... | head`), the client's output is still read and dropped, so the client never blocks
+    on a full pipe and the gate still judges its run."""
+
+    def __init__(self, sink: BinaryIO):
+        self.sink: BinaryIO | None = sink
+
+    def write(self, data: bytes) -> None:
+        """Write and flush, unless the sink has gone."""
+        if data and self.sink is not None:
+            try:
+                self.sink.write(data)
+                self.sink.flush()
+            except (OSError, ValueError):  # EPIPE, or a file closed under us
+                gone, self.sink = self.sink, None
+                # What stays buffered in it must not fail again when the interpreter exits.
+                with contextlib.suppress(OSError, ValueError):
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, gone.fileno())
+                    os.close(devnull)
+
+
 async def _pump(stream: asyncio.StreamReader | None, sink: BinaryIO, redact: StreamRedactor) -> None:
     """Copy the client's output to ours as it comes, bytes for bytes, key material redacted."""
     if stream is None:
         return
+    out = _Sink(sink)
     try:
         while True:
             try:
@@ -266,15 +290,9 @@ async def _pump(stream: asyncio.StreamReader | None, sink: BinaryIO, redact: Str
                 data = None
             if data == b"":
                 return
-            out = redact.feed(data) if data is not None else redact.flush()
-            if out:
-                sink.write(out)
-                sink.flush()
+            out.write(redact.feed(data) if data is not None else redact.flush())
     finally:
-        rest = redact.flush()  # also when the drain is cut short: what was read goes out
-        if rest:
-            sink.write(rest)
-            sink.flush()
+        out.write(redact.flush())  # also when the drain is cut short: what was read goes out
 
 
 def _signal_group(pgid: int, sig: int) -> bool:

@@ -193,3 +193,24 @@ def test_wget_with_the_readme_flag_passes(tmp_path: Path) -> None:
     proc, _ = gate("cloro", "--tls", "--", "sh", "-c", cmd, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert b"TLS connection" not in proc.stderr
+
+
+@needs_curl
+def test_a_closed_stdout_does_not_block_the_client(tmp_path: Path) -> None:
+    """`gate ... | head -c 100`: the client's output is still drained, its run judged, no traceback."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "mocks", "gate", "cloro", "--", "sh", "-c",
+                             f"head -c 5000000 /dev/zero | tr '\\0' x; echo; {RIGHT}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.read(100) == b"x" * 100
+        proc.stdout.close()  # the reader goes away, as `head -c 100` does
+        _, err = proc.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "1 request, client exit 0" in text and "Traceback" not in text and "BrokenPipe" not in text
