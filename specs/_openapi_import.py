@@ -690,8 +690,10 @@ def build_spec(doc: Document, provider_id: str, probe: str | None = None, creden
     spec: dict[str, Any] = {"id": provider_id, "name": name, "docs": docs}
     spec["targets"] = {"live": live, "sandbox": None}
     spec["credential"] = credential_out
-    if primary.scheme is not None and auth_entry["status"] == 401:
-        credential_out["challenge"] = _challenge(doc, f401, primary, provider_id)
+    if auth_entry["status"] == 401:
+        challenge = _challenge(doc, f401, primary, provider_id)
+        if challenge is not None:
+            credential_out["challenge"] = challenge
 
     # The probe: a concrete request of the chosen operation.
     p_status, p_key, p_body, p_found, p_media = _success(doc, probe_op)
@@ -756,8 +758,9 @@ def _response_desc(doc: Document, op: Operation, at: str) -> str:
     return desc if isinstance(desc, str) and desc.strip() else f"{op.method} {op.path}: no description"
 
 
-def _challenge(doc: Document, f401: Any, primary: Scheme, provider_id: str) -> dict[str, Any]:
-    """The WWW-Authenticate value: the document's example where its 401 gives one."""
+def _challenge(doc: Document, f401: Any, primary: Scheme, provider_id: str) -> dict[str, Any] | None:
+    """The WWW-Authenticate value a 401 carries (RFC 9110 §11.6.1): the document's example where
+    its 401 gives one; else one naming the scheme; a bare key has no auth-scheme to name (None)."""
     if f401 is not None:
         where, resp, _ = f401
         headers = doc.resolve(resp.get("headers"))
@@ -769,8 +772,11 @@ def _challenge(doc: Document, f401: Any, primary: Scheme, provider_id: str) -> d
                     if example is None and isinstance(h, dict):
                         schema = doc.resolve(h.get("schema"))
                         example = schema.get("example") if isinstance(schema, dict) else None
-                    if isinstance(example, str) and example.split(" ")[0].lower() == primary.scheme.lower():
+                    if isinstance(example, str) and example.strip() and (
+                            primary.scheme is None or example.split(" ")[0].lower() == primary.scheme.lower()):
                         return {"value": example, "rule": documented(hwhere, example)}
+    if primary.scheme is None:
+        return None
     return {"value": f'{primary.scheme} realm="{provider_id}"',
             "rule": {"strength": "rfc", "source": 'RFC 9110 §11.6.1: "The server generating a 401 response MUST send a WWW-Authenticate header field"'}}
 

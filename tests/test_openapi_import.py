@@ -93,6 +93,8 @@ def test_http_with_another_keyword_and_api_key_headers(tmp_path: Path) -> None:
     spec = draft(tmp_path, doc({"k": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}, paths, security=[{"k": []}]))
     assert (spec["credential"]["header"], spec["credential"]["scheme"]) == ("X-API-Key", None)
     assert "wrong_scheme" not in spec["failures"] and "no_scheme" not in spec["failures"]
+    # A bare key has no auth-scheme for a challenge to name: none is invented.
+    assert "challenge" not in spec["credential"]
     # An apiKey in Authorization whose description shows the keyword keeps it.
     said = {"k": {"type": "apiKey", "in": "header", "name": "Authorization", "description": 'Use "Authorization: Bearer <token>"'}}
     spec = draft(tmp_path, doc(said, paths, security=[{"k": []}]))
