@@ -6,8 +6,8 @@ never imports the mock) and the suite is run against it in-process: the fixed ca
 generated engine at its default budget. ARCHITECTURE.md: "The suite must report a non-PASS verdict
 (FAIL for documented rules and security) on at least one case for every applicable defect".
 
-A defect is killed when some case reports a FAIL or NON-STRICT (case, check, verdict) that the clean
-mock of the same provider does not: what a clean mock already shows proves nothing about a defect.
+A defect is killed when some case reports a FAIL or NON-STRICT on a (case, check) that PASSes on the
+clean mock of the same provider: what a clean mock already shows proves nothing about a defect.
 A surviving defect fails the run, and so does any FAIL on a clean mock. Pairs run in two worker
 processes by default (--workers N; with 1, in this process, the next mock starting ahead).
 """
@@ -170,8 +170,10 @@ class MutationMatrix:
         if run.error or clean is None or clean.error:
             why = run.error or (clean.error if clean else "no clean run of this provider")
             return Kill(run.provider, run.defect, ERROR, error=why)
-        known = {s.key for s in clean.signals}
-        new = tuple(s for s in run.signals if s.key not in known)
+        # A kill counts only by a check that PASSes on the clean mock: a check the clean mock already
+        # fails (or finds non-strict) on that case proves nothing about the defect, whatever verdict.
+        known = {(s.case_id, s.check) for s in clean.signals}
+        new = tuple(s for s in run.signals if (s.case_id, s.check) not in known)
         return Kill(run.provider, run.defect, KILLED if new else SURVIVED, new)
 
     @property

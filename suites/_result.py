@@ -10,6 +10,8 @@ from specs import Rule
 from ._verdict import Verdict
 
 
+# The longest one-line reason `CaseResult.headline` gives.
+HEADLINE = 200
 # How a check excused by a spec's `deviations` entry begins its note.
 DEVIATION_NOTE = "known deviation:"
 
@@ -71,6 +73,23 @@ class CaseResult:
         """The checks that did not pass (FAIL, NON-STRICT, INFO), worst first."""
         order = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.INFO)
         return sorted((c for c in self.checks if c.verdict in order), key=lambda c: order.index(c.verdict))
+
+    def headline(self, limit: int = HEADLINE) -> str:
+        """One line saying why the case is not PASS, for terminal listings: the deciding check, what
+        it expected and got, and its note (which answer came back, the HTTP layer, a deviation); the
+        reason for SKIP; "" for PASS. Already redacted like every text of a result."""
+        if self.verdict is Verdict.PASS:
+            return ""
+        bad = self.failed()
+        if self.verdict is Verdict.SKIP or not bad:
+            text = (self.reason or self.verdict.value).strip().splitlines()[0] if (self.reason or "").strip() else self.verdict.value
+        else:
+            c = bad[0]
+            said = f"expected {c.expected}, got {c.got}" if c.expected or c.got else ""
+            # The note first: which answer came back, the HTTP layer, a deviation say the most.
+            text = f"{c.check}: " + "; ".join(p for p in (c.note or "", said) if p)
+        text = " ".join(text.split())
+        return text if len(text) <= limit else text[: limit - 3] + "..."
 
     def deciding_rule(self) -> dict[str, str] | None:
         """The rule behind the verdict: the worst non-passing check's (with the check's name), else

@@ -71,6 +71,18 @@ def test_what_the_clean_mock_shows_kills_nothing_and_a_clean_fail_fails_the_run(
     assert matrix.exit_status == 0 and matrix.cell("cloro", "crash_duplicate_header") == "caught"
 
 
+def test_a_kill_counts_only_by_a_check_that_passes_on_the_clean_mock() -> None:
+    """A check already NON-STRICT on the clean mock that turns FAIL with the defect is no kill: the
+    check did not pass on the clean mock, so its FAIL says nothing the clean run did not."""
+    clean = PairRun("cloro", None, (_signal("cloro.generated.wire", "answered_by_app", "NON-STRICT"),))
+    worse = PairRun("cloro", "crash_duplicate_header", (_signal("cloro.generated.wire", "answered_by_app"),))
+    matrix = MutationMatrix({"cloro": clean}, [worse])
+    assert matrix.kills[0].state == SURVIVED and matrix.exit_status == 1
+    other = PairRun("cloro", "crash_duplicate_header", (_signal("cloro.generated.wire", "answered_by_app"), _signal("cloro.duplicate_header.same", "answered_by_app")))
+    matrix = MutationMatrix({"cloro": clean}, [other])
+    assert matrix.kills[0].state == KILLED and matrix.kills[0].catching == (_signal("cloro.duplicate_header.same", "answered_by_app"),)
+
+
 def test_a_caught_defect_is_not_printed_as_fail() -> None:
     """The matrix says `caught` (or `caught (NS)` when only a NON-STRICT caught it), never FAIL."""
     ns = PairRun("cloro", "crash_duplicate_header", (_signal("cloro.generated.wire", "answered_by_app", "NON-STRICT"),))

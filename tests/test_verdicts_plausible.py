@@ -61,10 +61,13 @@ def plausible(request) -> Iterator[tuple[ProviderSpec, list[CaseResult], list[St
 
 
 def test_no_fail_against_a_plausible_server(plausible) -> None:
-    """Choices the page leaves open are never FAIL."""
+    """Choices the page leaves open are never FAIL; every other verdict has a one-line reason."""
     spec, results, runs = plausible
     assert not _fails(results, runs), "\n".join(_fails(results, runs))
     assert any(r.verdict is Verdict.PASS for r in results if r.klass == "positive")
+    for r in [*results, *(run.case_result(LIVE) for run in runs)]:
+        line = r.headline()
+        assert (line == "") is (r.verdict is Verdict.PASS) and "\n" not in line and len(line) <= 200, (r.case_id, line)
 
 
 def test_first_of_two_lines_is_non_strict_with_the_rfc_sentence(plausible) -> None:
