@@ -64,7 +64,7 @@ class Context(Protocol):
 
     def credential(self, state: str) -> Secret: ...
 
-    def fabricated(self, name: str, value: str) -> Secret: ...
+    def fabricated(self, name: str, value: str, public: str | None = None) -> Secret: ...
 
     def send(self, request: RawRequest, presented: tuple[Secret, ...]) -> RawResponse: ...
 
@@ -364,7 +364,10 @@ def _invalid(m: _Maker) -> Iterator[Case]:
 
 def _wrong_password(ctx: Context) -> Outgoing:
     user = ctx.credential("username")
-    wrong = ctx.fabricated("WRONG_PASSWORD", f"authconform-wrong-{rng(ctx.target.spec, 'password').randrange(10**12)}")
+    # The words are the suite's own marker, not secret: left readable, they do not take the
+    # mock's username (`authconform`) in the same body along with them.
+    marker = "authconform-wrong-"
+    wrong = ctx.fabricated("WRONG_PASSWORD", f"{marker}{rng(ctx.target.spec, 'password').randrange(10**12):012d}", marker)
     return Outgoing(exchange_request(ctx, user.reveal(), wrong.reveal()), (wrong,))
 
 

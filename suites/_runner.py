@@ -44,10 +44,11 @@ class _Context:
         """The target's key of a state (the case's `needs` were checked before the build)."""
         return self.target.credentials[state]
 
-    def fabricated(self, name: str, value: str) -> Secret:
-        """A value the case made or received (a never-issued key, an exchanged token), as a Secret."""
+    def fabricated(self, name: str, value: str, public: str | None = None) -> Secret:
+        """A value the case made or received (a never-issued key, an exchanged token), as a Secret;
+        `public`: the part of it that is no secret (default: the spec's documented key prefix)."""
         spec = self.target.spec
-        secret = Secret(value, spec.env(name), spec.credential.token.prefix)
+        secret = Secret(value, spec.env(name), spec.credential.token.prefix if public is None else public)
         self.extra.append(secret)
         return secret
 

@@ -222,3 +222,22 @@ def test_a_generated_finding_keeps_the_text_its_token_only_appended_to_the_key()
         session.close()
     assert "Server: Python/3.11" in finding.response, finding.response
     assert leftover(finding.response + (finding.result.got or ""), key[len(spec.credential.token.prefix):]) is None
+
+
+def test_the_fixed_cases_made_up_password_leaves_the_username_readable() -> None:
+    """The wrong password a fixed case sends (`authconform-wrong-…`) is redacted, not the username
+    `authconform` next to it in the same body."""
+    from mocks import MockServer
+    from suites import cases_for, mock_target, run_case
+
+    specs = [s for s in load_all() if s.exchange is not None]
+    if not specs:
+        pytest.skip("no spec has a username + password exchange")
+    spec = specs[0]
+    with MockServer(spec).start() as server:
+        target = mock_target(spec, server.base_url, server.state.keys())
+        case = next(c for c in cases_for(spec) if c.id == f"{spec.id}.invalid.exchange")
+        result = run_case(case, target)
+    username = target.credentials["username"].reveal()
+    assert f'"{username}"' in (result.request or ""), result.request
+    assert f"authconform-wrong-<{spec.env('WRONG_PASSWORD')}>" in (result.request or ""), result.request
