@@ -5,7 +5,7 @@ request fed in memory, no sockets: the steadier A/B for the hot path), coldstart
 engine vs Schemathesis and a bare Hypothesis loop: bench/bench_engine.py), suite (`make test-mock`
 wall time), scaleout (`serve --workers`), soak, keepalive, slowloris, sigterm; none means all.
 Each prints its table and writes reports/bench/NAME.json; the closing summary lists every floor of
-issue 6 with its figure. Exit 0 when every floor is met, 1 when one is missed, 2 when a run cannot
+the README's Performance table with its figure. Exit 0 when every floor is met, 1 when one is missed, 2 when a run cannot
 start (the one-line error says what is missing).
 """
 from __future__ import annotations

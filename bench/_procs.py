@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-# Server on core 0, load generator on core 1: the two never share a core (issue 6, benchmark 1).
+# Server on core 0, load generator on core 1: the two never share a core (README Performance, row 1).
 SERVER_CPUS = "0"
 LOAD_CPUS = "1"
 START_TIMEOUT = 30.0

@@ -1,5 +1,5 @@
 """Generated-engine request rate against a mock, raced in the same run against Schemathesis and a bare
-Hypothesis loop over one keep-alive connection (issue 6, benchmark 4; issue 3).
+Hypothesis loop over one keep-alive connection (README Performance, row 4).
 
 `python -m bench.bench_engine [--provider ID] [--examples N] [--rounds N] [--schemathesis-examples N]`
 

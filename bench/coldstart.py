@@ -1,4 +1,4 @@
-"""Benchmark 3: cold start to the first 200, the mock against the bare aiohttp process (and Prism).
+"""README Performance row 3: cold start to the first 200, the mock against the bare aiohttp process (and Prism).
 
 Each sample starts a fresh process (pinned to core 0) and times from just before its fork to the
 first 200 answer to the probe with a valid key; the figure is the median of the samples.

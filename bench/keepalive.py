@@ -1,4 +1,4 @@
-"""Robustness 8: 1,000 concurrent keep-alive connections for 60 s: no errors, no 5xx.
+"""README Performance row 8: 1,000 concurrent keep-alive connections for 60 s: no errors, no 5xx.
 
 wrk holds the connections (keep-alive is its default) and sends the valid-key probe; `ss` counts
 the established connections on the mock's port half-way through, so the 1,000 are shown concurrent.

@@ -1,4 +1,4 @@
-"""Benchmark 6: `serve --workers N` (N processes on one port): req/s for N = 1 and 2, shared state checked.
+"""README Performance row 6: `serve --workers N` (N processes on one port): req/s for N = 1 and 2, shared state checked.
 
 With N = 1 the mock is pinned to core 0 and wrk to core 1; with N = 2 the workers need both cores,
 so nothing is pinned and wrk shares the cores with them (a 2-core machine has no third).

@@ -1,4 +1,4 @@
-"""Robustness 10: SIGTERM under load: the mock exits 0 within 2 s, its journal written out whole.
+"""README Performance row 10: SIGTERM under load: the mock exits 0 within 2 s, its journal written out whole.
 
 A keep-alive load client (bench/_load.py, so no wrk needed) loads the mock; after a while the
 mock gets SIGTERM and the clock runs until it has exited.

@@ -1,4 +1,4 @@
-"""Robustness 9: slow connections that send their request head a byte a second.
+"""README Performance row 9: slow connections that send their request head a byte a second.
 
 While `count` such connections trickle, other clients must still be served within the normal
 latency (p99 of fresh-connection probes no worse than NORMAL_FACTOR x the quiet p99 plus

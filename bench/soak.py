@@ -1,4 +1,4 @@
-"""Robustness 7: a raw-socket soak of malformed requests against a mock.
+"""README Performance row 7: a raw-socket soak of malformed requests against a mock.
 
 Each request goes on its own connection (so one malformed request cannot poison the next); the
 soak counts answers by status, connections the server closed without an answer, and connections
@@ -52,7 +52,7 @@ class SoakResult:
         return ratio(self.rss_last_kib - self.rss_first_kib, self.rss_first_kib)
 
     def problems(self) -> list[str]:
-        """Every way this soak failed issue 6's robustness floor; empty when it passed."""
+        """Every way this soak failed its floor (no 5xx, no hang, RSS < +10%); empty when it passed."""
         out = []
         if self.server_5xx:
             out.append("5xx answers for " + ", ".join(f"{k} ({n})" for k, n in sorted(self.server_5xx.items())))

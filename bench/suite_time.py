@@ -1,4 +1,4 @@
-"""Benchmark 5: the wall time of `make test-mock` (all five providers), with the venv already set up."""
+"""README Performance row 5: the wall time of `make test-mock` (all five providers), with the venv already set up."""
 from __future__ import annotations
 
 import re

@@ -87,7 +87,7 @@ class PathRun:
         return ratio(self.mock.rps, self.prism.rps) if self.prism else 0.0
 
     def floors(self) -> dict[str, bool]:
-        """Which of issue 6's floors this path meets."""
+        """Which floors of README Performance row 1 this path meets."""
         out = {"rps >= 0.9x bare": self.rps_ratio >= RPS_FLOOR, "p99 <= 1.3x bare": self.p99_ratio <= P99_CEILING}
         if self.prism:
             out["rps >= 3x prism"] = self.prism_ratio >= PRISM_FLOOR

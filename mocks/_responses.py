@@ -14,7 +14,7 @@ from specs import FAILURE_CLASSES, ProviderSpec, Response, header_example
 
 from ._body import ACCEPT_ENCODING
 
-# Sub-causes a failure class may have (DESIGN.md vocabulary).
+# Sub-causes a failure class may have (the vocabulary of specs/_model.py).
 VARIANTS: Mapping[str, tuple[str, ...]] = {
     "malformed": ("scheme_only", "internal_space", "bad_chars", "shape"),
     "invalid": ("unknown", "other_binding", "refused_kind", "exchange"),

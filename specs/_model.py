@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ._grammar import alphabet_chars
 
-# The one vocabulary of DESIGN.md, used verbatim in YAML keys, case ids, reports.
+# The one vocabulary of the project, used verbatim in YAML keys, case ids, reports.
 FAILURE_CLASSES: tuple[str, ...] = (
     "missing",
     "empty",

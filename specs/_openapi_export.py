@@ -69,7 +69,7 @@ def operations(spec: ProviderSpec) -> dict[str, Any]:
     exchange (open)."""
     probe = spec.probe
     responses: dict[str, Any] = {str(probe.success.status): _response(spec, probe.success, "the probe's success")}
-    # One example per status: the first failure class (in DESIGN.md's order) that answers with it.
+    # One example per status: the first failure class (in FAILURE_CLASSES order) that answers with it.
     for klass in FAILURE_CLASSES:
         failure = spec.failures.get(klass)
         if failure is not None and str(failure.status) not in responses:

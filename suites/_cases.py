@@ -45,7 +45,7 @@ RFC_UNICODE_SPACE = Rule(
 )
 # Key states a failure class needs, for the classes that are one key state presented canonically.
 STATE_OF_CLASS: Mapping[str, str] = {"expired": "expired", "revoked": "revoked", "insufficient_scope": "limited"}
-# Other scheme keywords a client may send by mistake (RFC-NOTES §5 C.12).
+# Other scheme keywords a client may send by mistake (RFC 6750 §3.1: a wrong scheme is "unsupported authentication method").
 OTHER_SCHEMES: tuple[str, ...] = ("Bearer", "Token", "Basic")
 
 
@@ -530,7 +530,7 @@ GENERATORS: tuple[Callable[[_Maker], Iterator[Case]], ...] = (_positive, _presen
 
 
 def cases_for(spec: ProviderSpec, supplied: Sequence[str] = ()) -> tuple[Case, ...]:
-    """Every case of a spec, positive first, in the order of DESIGN.md's failure classes.
+    """Every case of a spec, positive first, in the order of specs.FAILURE_CLASSES.
 
     `supplied`: key states the target has although the spec lacks them (a live run's
     `ID_EXPIRED_KEY` for a page that never mentions expiry): their classes run with an inferred rule.

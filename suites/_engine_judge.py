@@ -1,4 +1,4 @@
-"""Judging one generated exchange by the four properties of issue 3, with the suite's own checks.
+"""Judging one generated exchange by four properties, with the suite's own checks.
 
 1. Only the valid key, canonical or in an equivalent form the spec allows, gets a 2xx
    (`accepted` / `request_rejected`).
@@ -29,7 +29,7 @@ from ._target import Target
 from ._transport import RawRequest, RawResponse
 from ._verdict import Verdict
 
-# Which property of issue 3 each check speaks for (reports group findings by it).
+# Which of the four properties above each check speaks for (reports group findings by it).
 PROPERTY: Mapping[str, int] = {
     "accepted": 1, "request_rejected": 1, "lenient": 1, "success_body_matches": 1,
     "answered_by_app": 2, "parser_refuses": 2, "rate_limited": 2, "http_layer": 2,

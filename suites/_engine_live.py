@@ -14,8 +14,8 @@ from typing import Callable
 
 from ._transport import Connection, RawRequest, RawResponse
 
-# Defaults for --live (issue 3: "a request budget per provider (default small), pacing (requests
-# per second, default gentle)").
+# Defaults for --live: a small request budget per provider and a gentle pace (requests per
+# second), since a live API is someone's production service.
 DEFAULT_BUDGET = 50
 DEFAULT_PACE = 2.0
 # The longest Retry-After the engine waits out; a provider asking for more ends its generation.

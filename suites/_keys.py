@@ -1,9 +1,9 @@
 """Keys of a spec's token shape: fabricated (well-formed, never issued) and mutated from a real one.
 
-RFC-NOTES §5 F.28: "Wrong but well-formed token, truncated/prefix-only token, one character
-flipped, case-changed token (tokens are case-sensitive)". Each mutation targets a comparison bug:
-a prefix compare accepts `extended`, a short compare accepts `one_char_changed` past its length
-and `truncated`, a case-folding compare accepts `case_flipped`.
+Wrong but well-formed tokens, truncated or prefix-only tokens, one character flipped, the case
+changed (a token is compared exactly: RFC 6750 §2.1 b64token, RFC 9110 §11.2 token68). Each
+mutation targets a comparison bug: a prefix compare accepts `extended`, a short compare accepts
+`one_char_changed` past its length and `truncated`, a case-folding compare accepts `case_flipped`.
 """
 from __future__ import annotations
 

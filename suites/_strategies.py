@@ -1,6 +1,6 @@
 """Hypothesis strategies for malformed and equivalent credentials, built from a spec alone.
 
-One named strategy per class of issue 3: presence, scheme, separator, token, encoding, size,
+One named strategy per class: presence, scheme, separator, token, encoding, size,
 wire. Each draws a `Generated`: a request `Template` whose key is a symbolic `KeyExpr` (the key's
 placeholder and a chain of mutations), the rule that governs its form, and how its answers may be
 judged. Hypothesis never sees a key: what it draws, prints and stores is the placeholder, the
@@ -243,7 +243,7 @@ def _hdr(b: Basis, value: Parts) -> tuple[tuple[bytes, Parts], ...]:
 # --- presence and placement -------------------------------------------------------------------
 
 
-# Where clients misplace keys besides the query (issue 3): other headers, each with its value.
+# Where clients misplace keys besides the query: other headers, each with its value.
 def _other_headers(b: Basis) -> list[tuple[bytes, Parts]]:
     return [
         (b"X-API-Key", join(KEY)),
@@ -305,7 +305,7 @@ def presence(b: Basis) -> list[st.SearchStrategy[Generated]]:
 
 # --- scheme --------------------------------------------------------------------------------------
 
-# Keywords clients send instead of the documented one (RFC-NOTES C.12, C.16).
+# Keywords clients send instead of the documented one (RFC 6750 §3.1; unregistered keywords such as `Token` are provider-specific).
 OTHER_SCHEMES = ("Token", "Bearer", "Basic", "Digest", "ApiKey", "Api-Key", "JWT", "OAuth", "Key", "MAC", "Negotiate")
 # Letters with look-alikes: Cyrillic/Greek homoglyphs, and the three non-ASCII letters whose
 # Unicode case mapping lands on ASCII (Kelvin sign, long s, dotless i): a server that folds case
@@ -367,7 +367,7 @@ def scheme(b: Basis) -> list[st.SearchStrategy[Generated]]:
 
 # --- separator -----------------------------------------------------------------------------------
 
-# Unicode spaces that are not HTTP whitespace (RFC-NOTES D.19; Python's str.split() splits on them).
+# Unicode spaces that are not HTTP whitespace (U+00A0, U+2000-U+200A, U+3000; Python's str.split() splits on them).
 # Latin-1 bytes str.strip() removes that RFC 9110 §5.5 lets through as obs-text (VT, FF, FS are CTLs:
 # a parser's 400 is right for those).
 LATIN1_SPACES = (b"\xa0", b"\x85")
@@ -483,7 +483,7 @@ def token(b: Basis) -> list[st.SearchStrategy[Generated]]:
 
 # --- encoding ------------------------------------------------------------------------------------
 
-# Byte strings that are not token68, by family (RFC-NOTES G.33-36), plainest first (a lone
+# Byte strings that are not token68, by family (zero-width and control characters, emoji and combining marks, Latin-1 and invalid UTF-8), plainest first (a lone
 # Latin-1 byte). Code points are sent as UTF-8; the latin-1 and invalid-utf8 families are raw bytes.
 ENCODING_FAMILIES: Mapping[str, tuple[bytes, ...]] = {
     "latin1": (b"\xe9", b"\xa0", b"\xff", b"\xe4\xf6", b"\xb5"),
@@ -638,7 +638,7 @@ def wire(b: Basis) -> list[st.SearchStrategy[Generated]]:
 
 Branches = list[st.SearchStrategy[Generated]]
 
-#: Every class of issue 3, in report order: name -> its branches (simplest first).
+#: Every class, in report order: name -> its branches (simplest first).
 STRATEGIES: Mapping[str, Callable[[Basis], Branches]] = {
     "presence": presence,
     "scheme": scheme,

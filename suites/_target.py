@@ -1,8 +1,8 @@
 """A target: what the suite speaks to. A spec, a base URL, the credentials it may use (each a
 Secret), and whether it is a mock (with an admin API) or a live endpoint.
 
-DESIGN.md: "The same test code runs on both; cases that need a credential the target lacks (an
-expired key, a limited-scope key) are skipped with the reason named."
+The same test code runs on both: cases that need a credential the target lacks (an
+expired key, a limited-scope key) are skipped with the reason named.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ._secret import Secret
 MOCK = "mock"
 LIVE = "live"
 
-# DESIGN.md, Environment variables (fixed): credential state -> variable suffix.
+# Environment variables (fixed, README "Against the live API"): credential state -> variable suffix.
 ENV_SUFFIX: Mapping[str, str] = MappingProxyType(
     {
         "valid": "API_KEY",
@@ -128,7 +128,7 @@ class Target:
 
 
 def live_target(spec: ProviderSpec, environ: Mapping[str, str], base_url: str | None = None, sandbox: bool = False) -> Target:
-    """A live target from the environment (DESIGN.md's fixed variable names).
+    """A live target from the environment (the fixed variable names of ENV_SUFFIX).
 
     Base URL: the --base-url option, else `ID_BASE_URL`, else the spec's sandbox URL (`sandbox`,
     the --sandbox option) or live URL. Without `ID_API_KEY`, or asked for a sandbox the spec does

@@ -1,5 +1,5 @@
 """A raw HTTP/1.1 client: the suite writes request bytes itself, because client libraries refuse
-the malformed headers it must send (RFC-NOTES §4), and reads responses with the stdlib parser.
+the malformed headers it must send (requests raises InvalidHeader on them), and reads responses with the stdlib parser.
 
 Every exchange records which layer answered: `app` for a response from the server application,
 `parser` for a 400/431 the HTTP parser sent before any handler ran (no provider body), `closed`

@@ -8,7 +8,7 @@ from specs import Rule, weaker
 
 
 class Verdict(str, enum.Enum):
-    """How a case or check ended (DESIGN.md, Verdicts)."""
+    """How a case or check ended (README, Verdicts)."""
 
     PASS = "PASS"
     FAIL = "FAIL"
@@ -21,7 +21,7 @@ class Verdict(str, enum.Enum):
 
     @property
     def fails_run(self) -> bool:
-        """DESIGN.md: "pytest's exit status follows FAIL only"."""
+        """pytest's exit status follows FAIL only (README, Verdicts)."""
         return self is Verdict.FAIL
 
 

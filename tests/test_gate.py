@@ -1,5 +1,5 @@
 """The client gate driven by real clients: requests, httpx, aiohttp, curl and Node's fetch, right and
-wrong, the provider pages' own samples, scenarios and TLS (issue 4).
+wrong, the provider pages' own samples, scenarios and TLS.
 
 Every gated run of this file starts together (asyncio, bounded), so the whole matrix costs about
 as long as its slowest client; the tests then read each run's result.

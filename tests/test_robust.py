@@ -1,4 +1,4 @@
-"""Bounded versions of issue 6's robustness runs (bench/), each shown to fail on a broken server.
+"""Bounded versions of the robustness runs of bench/ (README Performance rows 7-10), each shown to fail on a broken server.
 
 The full runs (100,000 malformed requests, 1,000 connections for 60 s, 200 slow connections) are
 `python -m bench soak keepalive slowloris sigterm`; these keep the same checks at a size that fits
@@ -144,7 +144,7 @@ def test_sigterm_under_load_exits_0_promptly(provider: str) -> None:
 def test_sigterm_writes_the_journal_out_whole(provider: str) -> None:
     """`serve --journal PATH`: after SIGTERM under load the file holds every entry, none cut short."""
     if not serve_has("--journal"):
-        pytest.skip("`python -m mocks serve` has no --journal PATH option yet (issue 6, item 10 needs it)")
+        pytest.skip("`python -m mocks serve` has no --journal PATH option yet (the SIGTERM run needs it)")
     with tempfile.TemporaryDirectory() as tmp:
         journal = Path(tmp) / "journal.json"
         with start(mock_argv(provider, "--journal", str(journal))) as server:

@@ -41,7 +41,7 @@ def test_the_quote_lint_fails_a_rule_its_page_lacks_and_notes_a_missing_page(tmp
 
 
 def test_required_facts_from_the_provider_pages() -> None:
-    """The facts issue 2 names, so a spec edit that loses one fails here."""
+    """The facts the provider pages state (specs/pages/), so a spec edit that loses one fails here."""
     # The shipped files, whatever folder AUTHCONFORM_SPECS_DIR names for the rest of the tests.
     cc, crux, flash, cloro, claid = (load_spec(PACKAGE_DIR / f"{i}.yaml") for i in ("cryptocloud", "crux", "flash", "cloro", "claid"))
     assert (cc.credential.header, cc.credential.scheme, cc.credential.token.format) == ("Authorization", "Token", "jwt")
