@@ -140,15 +140,16 @@ def probe_request(ctx: Context, values: Sequence[str] = (), query: Mapping[str, 
     return RawRequest.build(probe.method, path, headers, encode_body(probe.content_type, payload))
 
 
-def route_request(ctx: Context, route: Route, values: Sequence[str] = ()) -> RawRequest:
-    """A spec route's request: its template filled (`1` per variable), a body its request check takes."""
+def route_request(ctx: Context, route: Route, values: Sequence[str] = (), body: bytes | None = None) -> RawRequest:
+    """A spec route's request: its template filled (`1` per variable), a body its request check takes
+    (or the `body` given)."""
     spec = ctx.target.spec
     headers = [(spec.credential.header, v) for v in values]
-    body = b""
     if route.request is not None:
         headers.append(("Content-Type", route.request.content_type))
-        body = encode_body(route.request.content_type, fill(thaw(route.request.schema)))
-    return RawRequest.build(route.method, route.example_path(), headers, body)
+        if body is None:
+            body = encode_body(route.request.content_type, fill(thaw(route.request.schema)))
+    return RawRequest.build(route.method, route.example_path(), headers, body or b"")
 
 
 def exchange_request(ctx: Context, username: str, password: str) -> RawRequest:
@@ -483,21 +484,31 @@ def case_name(route: Route) -> str:
     return "route_" + re.sub(r"[^A-Za-z0-9]+", "_", route.id).strip("_")
 
 
-def _on_route(route: Route, state: str) -> Build:
+def _on_route(route: Route, state: str, body: bytes | None = None) -> Build:
     def build(ctx: Context) -> Outgoing:
         key = ctx.credential(state)
-        return Outgoing(route_request(ctx, route, canonical(ctx.target.spec, key.reveal())), (key,))
+        return Outgoing(route_request(ctx, route, canonical(ctx.target.spec, key.reveal()), body), (key,))
 
     return build
 
 
+# A body no content type parses (not JSON, not strict form encoding): what a route's request check refuses.
+UNPARSEABLE = b"{"
+
+
 def _routes(m: _Maker) -> Iterator[Case]:
-    """Scope per route: the limited key is refused a route whose scope it lacks, served one it holds.
+    """Scope per route: the limited key is refused a route whose scope it lacks, served one it holds;
+    and a route's request check: the valid key with a body that does not parse gets bad_request.
 
     The fixed cases keep to the probe; routes add what only they can show, that the scope a key
     needs is the operation's own (RFC 6750 §3.1 insufficient_scope).
     """
     spec = m.spec
+    if spec.failure("bad_request"):
+        for route in spec.routes:
+            if route.auth and route.request is not None:
+                yield m.failure("bad_request", case_name(route), f"{route.method} {route.path} with {shown(spec, '<valid key>')} and a body that does not parse",
+                                "valid", _on_route(route, "valid", UNPARSEABLE), ("valid",), spec_variant=None, forced=False)
     if spec.scopes is None or "limited" not in spec.keys.states or not spec.failure("insufficient_scope"):
         return
     held = spec.scopes.expand(spec.scopes.limited)
