@@ -18,7 +18,7 @@ from specs import ProviderSpec, thaw
 from ._body import BodyReader, SchemaCheck
 from ._keys import KeyStore
 from ._responses import Decision, build_table, echo, method_not_allowed, retry_after
-from ._routes import Operation, Router
+from ._routes import Operation, Router, allow_name
 
 # RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 TOKEN68 = re.compile(rb"[A-Za-z0-9\-._~+/]+=*")
@@ -148,7 +148,7 @@ PROBE = Operation("probe", "success", probe=True)
 
 def _allow(plan: Plan, methods: tuple[str, ...]) -> str:
     """The table entry of the 405 answer naming these methods in Allow (built once per set)."""
-    name = "method_not_allowed:" + ",".join(methods)
+    name = allow_name(methods)
     if name not in plan.table:
         plan.table[name] = method_not_allowed(methods)
     return name

@@ -13,6 +13,7 @@ from typing import Any, Mapping, NamedTuple
 from specs import FAILURE_CLASSES, ProviderSpec, Response, header_example
 
 from ._body import ACCEPT_ENCODING
+from ._routes import answer_name
 
 # Sub-causes a failure class may have (the vocabulary of specs/_model.py).
 VARIANTS: Mapping[str, tuple[str, ...]] = {
@@ -139,7 +140,7 @@ def build_table(spec: ProviderSpec, defects: frozenset[str] = frozenset()) -> di
     table["success"] = Decision(None, None, success.status, (("Content-Type", _content_type(success.body)),), success.body_bytes())
     table["method_not_allowed"] = method_not_allowed((spec.probe.method,))
     for route in spec.routes:
-        table[f"route:{route.id}"] = _route_success(route)
+        table[answer_name(route)] = _route_success(route)
     for name in ("unavailable", "crash", "too_large"):
         table[name] = _generic(name)
     table["not_found"] = _generic("not_found") if spec.not_found is None else _from_response(spec, None, None, spec.not_found, defects)
