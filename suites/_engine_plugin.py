@@ -13,8 +13,8 @@ import zlib
 import pytest
 
 from ._engine import EngineOptions, StrategyRun
+from ._gather import install, is_worker, received, ship
 
-RUNS = pytest.StashKey[list[StrategyRun]]()
 RAW = pytest.StashKey[dict]()
 
 
@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "pace": _number(config, "pace", float, "requests per second"),
         "seed": _seed(config),
     }
-    config.stash[RUNS] = []
+    install(config)
 
 
 def _rerun_args(config: pytest.Config) -> str:
@@ -81,25 +81,26 @@ def engine_options(config: pytest.Config, mode: str) -> EngineOptions:
     return EngineOptions.for_mode(mode, raw.get("max_examples"), raw.get("seed"), raw.get("budget"), raw.get("pace"), _rerun_args(config))
 
 
-def record_run(config: pytest.Config, run: StrategyRun) -> None:
-    """Keep a strategy run for the terminal summary."""
-    if RUNS in config.stash:
-        config.stash[RUNS].append(run)
+def record_run(item: pytest.Item, run: StrategyRun) -> None:
+    """Keep a strategy run's counts for the terminal summary (sent on to the xdist controller)."""
+    ship(item, "engine", {"provider": run.provider, "strategy": run.strategy, "examples": run.examples, "requests": run.requests,
+                          "elapsed": run.elapsed, "verdict": run.verdict.value, "stopped": run.stopped})
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """Per provider: examples, requests, time and rate of the generated engine, and its verdicts."""
-    runs = config.stash.get(RUNS, [])
+    runs = [] if is_worker(config) else received(config, "engine")
     if not runs:
         return
     terminalreporter.write_sep("=", "authconform generated engine")
-    providers = list(dict.fromkeys(r.provider for r in runs))
+    providers = list(dict.fromkeys(r["provider"] for r in runs))
     for p in providers:
-        mine = [r for r in runs if r.provider == p]
-        examples, requests, elapsed = sum(r.examples for r in mine), sum(r.requests for r in mine), sum(r.elapsed for r in mine)
-        verdicts = " ".join(f"{r.strategy}={r.verdict}" for r in mine)
+        mine = [r for r in runs if r["provider"] == p]
+        examples, requests = sum(r["examples"] for r in mine), sum(r["requests"] for r in mine)
+        elapsed = sum(r["elapsed"] for r in mine)
+        verdicts = " ".join(f"{r['strategy']}={r['verdict']}" for r in mine)
         rate = requests / elapsed if elapsed else 0.0
         terminalreporter.write_line(f"{p}: {examples} examples, {requests} requests in {elapsed:.1f}s ({rate:.0f}/s); {verdicts}")
-    stopped = [f"{r.provider}/{r.strategy}: {r.stopped}" for r in runs if r.stopped]
-    for line in stopped:
-        terminalreporter.write_line(f"stopped early: {line}")
+    for r in runs:
+        if r["stopped"]:
+            terminalreporter.write_line(f"stopped early: {r['provider']}/{r['strategy']}: {r['stopped']}")

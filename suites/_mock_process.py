@@ -28,7 +28,7 @@ class MockProcess:
     """One running mock: its provider, base URL and keys, and the process behind them."""
 
     def __init__(self, provider: str, defects: Iterable[str] = (), python: str = sys.executable, host: str = "127.0.0.1",
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, seed: str | None = None):
         self.provider = provider
         self.defects = tuple(defects)
         self.base_url = ""
@@ -36,6 +36,8 @@ class MockProcess:
         argv = [python, "-m", "mocks", "serve", provider, "--host", host, "--port", "0"]
         for name in self.defects:
             argv += ["--defect", name]
+        if seed is not None:
+            argv += ["--seed", seed]
         self._stderr = tempfile.TemporaryFile()
         self._first = threading.Event()
         self._line = b""
@@ -100,9 +102,11 @@ class MockProcess:
         return self.proc.returncode
 
 
-def start_mocks(providers: Iterable[str], defects: Iterable[str] = (), timeout: float = START_TIMEOUT) -> Mapping[str, MockProcess]:
-    """Start one mock per provider, all at once, and wait for each; on any failure stop them all."""
-    started = {p: MockProcess(p, defects) for p in providers}
+def start_mocks(providers: Iterable[str], defects: Iterable[str] = (), timeout: float = START_TIMEOUT,
+                seed: str | None = None) -> Mapping[str, MockProcess]:
+    """Start one mock per provider, all at once (keys from `seed` when given), and wait for each;
+    on any failure stop them all."""
+    started = {p: MockProcess(p, defects, seed=seed) for p in providers}
     deadline = time.monotonic() + timeout
     try:
         for mock in started.values():

@@ -9,12 +9,12 @@ import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from specs import FAILURE_CLASSES, ProviderSpec
 
 from ._baseline import NOT_JUDGED, DeviationState
-from ._cases import POSITIVE
+from ._cases import POSITIVE, cases_for
 from ._drift import RECORD_FILE, record_of
 from ._html import render_html
 from ._result import CaseResult
@@ -23,6 +23,13 @@ from ._verdict import Verdict, worst
 
 ROWS: tuple[str, ...] = (POSITIVE, *FAILURE_CLASSES)
 NOT_APPLICABLE = "-"
+# The spec has cases of the class, and none of them ran: deselected (-k, -m, --lf, --sw) or not collected.
+NOT_RUN = "not run"
+# Some of them were selected, yet none left a result (its test errored before a verdict: see pytest's errors).
+NO_RESULT = "error"
+LEGEND = f"worst per class; * some cases skipped; ~ some not run; {NOT_RUN}: none selected (-k, -m, --lf); - no such class"
+# One line of a non-passing case in the terminal is cut to this many characters.
+REASON_WIDTH = 160
 
 
 class Report:
@@ -36,6 +43,9 @@ class Report:
         self.specs: dict[str, ProviderSpec] = {}
         # The expected-deviations baseline, judged after the run (suites._baseline).
         self.baseline: list[DeviationState] = []
+        # Case ids the run selected, when known: tells a deselected class from one whose tests errored.
+        self.selected: Iterable[str] | None = None
+        self._planned: dict[str, dict[str, list[str]]] = {}
 
     def add(self, result: CaseResult) -> None:
         """Record one case's result."""
@@ -59,15 +69,31 @@ class Report:
         """Providers with at least one result, sorted."""
         return sorted({r.provider for r in self.results})
 
+    def planned(self, provider: str) -> dict[str, list[str]]:
+        """failure class -> the ids of the provider's fixed cases of that class (empty when its spec is unknown)."""
+        if provider not in self._planned:
+            spec = self.specs.get(provider)
+            planned: dict[str, list[str]] = {}
+            for case in cases_for(spec) if spec is not None else ():
+                planned.setdefault(case.klass, []).append(case.id)
+            self._planned[provider] = planned
+        return self._planned[provider]
+
     def cell(self, provider: str, klass: str) -> str:
-        """A matrix cell: the worst verdict of the class's cases, `*` when some were skipped."""
-        verdicts = [r.verdict for r in self.results if r.provider == provider and r.klass == klass]
-        if not verdicts:
-            return NOT_APPLICABLE
-        ran = [v for v in verdicts if v is not Verdict.SKIP]
+        """A matrix cell: the worst verdict of the class's cases, `*` when some were skipped, `~` when
+        some did not run; `not run` when none did, `-` when the spec has no such class."""
+        results = [r for r in self.results if r.provider == provider and r.klass == klass]
+        planned = self.planned(provider).get(klass, [])
+        if not results:
+            if not planned:
+                return NOT_APPLICABLE
+            chosen = set(self.selected) if self.selected is not None else set()
+            return NO_RESULT if chosen.intersection(planned) else NOT_RUN
+        ran = [r.verdict for r in results if r.verdict is not Verdict.SKIP]
+        missing = "~" if set(planned) - {r.case_id for r in results} else ""
         if not ran:
-            return Verdict.SKIP.value
-        return worst(ran).value + ("*" if len(ran) < len(verdicts) else "")
+            return Verdict.SKIP.value + missing
+        return worst(ran).value + ("*" if len(ran) < len(results) else "") + missing
 
     @property
     def rows(self) -> list[str]:
@@ -84,23 +110,49 @@ class Report:
         counts = Counter(r.verdict.value for r in self.results)
         return {v.value: counts.get(v.value, 0) for v in Verdict}
 
-    def summary_lines(self) -> list[str]:
-        """The terminal summary: a failure class x provider table of verdicts, the totals, then the
-        baseline's entries (seen, stale, not run, unknown)."""
+    def summary_lines(self, paint: Callable[[str, str], str] | None = None, width: int = REASON_WIDTH) -> list[str]:
+        """The terminal summary: a failure class x provider table of verdicts, the totals, every FAIL
+        and NON-STRICT case (grouped by check and reason), then the baseline's entries (seen, stale,
+        not run, unknown). `paint(text, cell)` may colour a cell's padded text by its verdict."""
         told = [s.line() for s in self.baseline if s.state != NOT_JUDGED]
         if not self.results:
             return told
         providers, rows = self.providers, self.rows
-        width = max(12, *(len(p) + 2 for p in providers))
+        column = max(12, *(len(p) + 2 for p in providers))
         first = max(len(k) for k in rows) + 2
+        colour = paint or (lambda text, cell: text)
         lines = [
-            f"authconform verdicts against the {self.mode} targets (worst per class; * some cases skipped; - no such class)",
-            "failure class".ljust(first) + "".join(p.ljust(width) for p in providers),
+            f"authconform verdicts against the {self.mode} targets ({LEGEND})",
+            "failure class".ljust(first) + "".join(p.ljust(column) for p in providers),
         ]
-        lines += [k.ljust(first) + "".join(self.cell(p, k).ljust(width) for p in providers) for k in rows]
+        for k in rows:
+            cells = [self.cell(p, k) for p in providers]
+            padded = [c.ljust(column) if i < len(cells) - 1 else c for i, c in enumerate(cells)]
+            lines.append(k.ljust(first) + "".join(colour(text, cell) for text, cell in zip(padded, cells)))
         totals = self.totals()
-        lines.append(f"{len(self.results)} cases: " + ", ".join(f"{n} {v}" for v, n in totals.items() if n))
+        lines.append(f"{len(self.results)} cases: " + ", ".join(colour(f"{n} {v}", v) for v, n in totals.items() if n))
+        lines += self.findings_lines(colour, width)
         return [line.rstrip() for line in lines + told]
+
+    def findings_lines(self, paint: Callable[[str, str], str] | None = None, width: int = REASON_WIDTH) -> list[str]:
+        """Every FAIL and NON-STRICT case under its verdict, grouped by the check that gave it and one
+        line of why (what came back, what was expected), so a reader of the terminal need not open report.html."""
+        colour = paint or (lambda text, cell: text)
+        out: list[str] = []
+        for verdict in (Verdict.FAIL, Verdict.NON_STRICT):
+            cases = [r for r in self.results if r.verdict is verdict]
+            if not cases:
+                continue
+            groups: dict[tuple[str, str], list[str]] = {}
+            for r in cases:
+                checks = [c for c in r.checks if c.verdict is verdict] or [None]
+                for c in checks:
+                    groups.setdefault(_why(r, c), []).append(r.case_id)
+            out.append(colour(f"{verdict.value}: {len(cases)} case{'s' if len(cases) != 1 else ''}", verdict.value))
+            for (check, why), ids in groups.items():
+                out.append(_cut(f"  {check}: {why}", width))
+                out += _wrap(ids, width, "    ")
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The whole report as JSON-ready data."""
@@ -181,3 +233,34 @@ class Report:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets) if self._secrets else text
+
+
+def _why(result: CaseResult, check: Any) -> tuple[str, str]:
+    """(check name, one line of reason) for a non-passing case: the check's got and expected, else
+    its note, else the first line of the case's reason."""
+    if check is not None and (check.expected or check.got):
+        return check.check, f"got {_one_line(check.got)}; expected {_one_line(check.expected)}"
+    if check is not None and check.note:
+        return check.check, _one_line(check.note)
+    return (check.check if check is not None else "case"), _one_line(result.reason)
+
+
+def _one_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return " ".join(lines[0].split()) if lines else "-"
+
+
+def _cut(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _wrap(words: list[str], width: int, indent: str) -> list[str]:
+    """Words joined by ", " over lines no longer than width (a single long word stays whole)."""
+    lines, line = [], ""
+    for w in words:
+        candidate = f"{line}, {w}" if line else w
+        if line and len(indent) + len(candidate) > width:
+            lines.append(indent + line + ",")
+            candidate = w
+        line = candidate
+    return lines + ([indent + line] if line else [])

@@ -2,7 +2,7 @@
 text already redacted (keys shown as their placeholders), so reports may print them as they are."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from specs import Rule
@@ -40,6 +40,21 @@ class CheckResult:
         if self.trigger is not None:
             out["trigger"] = rule_dict(self.trigger)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CheckResult":
+        """The CheckResult that `as_dict` gave `data` (reports gathered from xdist workers)."""
+        kwargs = _known(cls, data)
+        kwargs["verdict"] = Verdict(data["verdict"])
+        if data.get("rule") is not None:
+            kwargs["rule"] = Rule(**data["rule"])
+        return cls(**kwargs)
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the dataclass `cls` found in `data` (as_dict adds derived entries, and leaves
+    out the ones that are None)."""
+    return {f.name: data.get(f.name) for f in fields(cls) if f.name in data or f.default is MISSING and f.default_factory is MISSING}
 
 
 def rule_dict(rule: Rule) -> dict[str, str]:
@@ -111,3 +126,11 @@ class CaseResult:
         out["failure_class"] = self.klass
         out["rule"] = self.deciding_rule()
         return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CaseResult":
+        """The CaseResult that `as_dict` gave `data` (reports gathered from xdist workers)."""
+        kwargs = _known(cls, data)
+        kwargs["verdict"] = Verdict(data["verdict"])
+        kwargs["checks"] = [CheckResult.from_dict(c) for c in data.get("checks", [])]
+        return cls(**kwargs)

@@ -53,7 +53,7 @@ def test_generated(provider: str, strategy: str, engine_sessions, conformance_re
     """One strategy against one provider: the four properties on every generated request."""
     session = engine_sessions(provider)
     run = session.run(strategy)
-    record_run(request.config, run)
+    record_run(request.node, run)
     result = run.case_result(session.target.mode)
     request.node.user_properties += [("examples", run.examples), ("requests", run.requests)]
     conformance_report.add(result)

@@ -59,7 +59,7 @@ class _Options:
     """The options of a pytest config, as settings_from reads them."""
 
     def __init__(self, **given: object):
-        self.given = {"live": False, "sandbox": False, "provider": [], "base_url": None, "report": None, "mock_defect": [], **given}
+        self.given = {"live": False, "sandbox": False, "provider": [], "base_url": None, "report": None, "mock_defect": [], "mock_seed": None, **given}
 
     def getoption(self, name: str, default: object = None) -> object:
         return self.given.get(name, default)
@@ -76,6 +76,7 @@ class _Options:
         ({"live": True, "mock_defect": ["accept_missing"]}, "--mock-defect starts mocks with a defect; it cannot go with --live or --base-url"),
         ({"mock_defect": ["nope"]}, "--mock-defect nope: unknown defect; known: accept_missing, accept_any_token,"),
         ({"sandbox": True}, "--sandbox picks a spec's sandbox URL for a live run: add --live"),
+        ({"live": True, "mock_seed": "7"}, "--mock-seed sets the keys of the mocks the suite starts; it cannot go with --live or --base-url"),
     ],
 )
 def test_bad_options_say_what_would_be_right(given: dict, message: str) -> None:
