@@ -46,8 +46,10 @@ class CheckResult:
         """The CheckResult that `as_dict` gave `data` (reports gathered from xdist workers)."""
         kwargs = _known(cls, data)
         kwargs["verdict"] = Verdict(data["verdict"])
-        if data.get("rule") is not None:
-            kwargs["rule"] = Rule(**data["rule"])
+        # Every Rule field (rule, trigger, ...) went out as rule_dict: it comes back a Rule.
+        for f in fields(cls):
+            if "Rule" in str(f.type) and isinstance(kwargs.get(f.name), dict):
+                kwargs[f.name] = Rule(**kwargs[f.name])
         return cls(**kwargs)
 
 
