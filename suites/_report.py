@@ -135,22 +135,21 @@ class Report:
         return [line.rstrip() for line in lines + told]
 
     def findings_lines(self, paint: Callable[[str, str], str] | None = None, width: int = REASON_WIDTH) -> list[str]:
-        """Every FAIL and NON-STRICT case under its verdict, grouped by the check that gave it and one
-        line of why (what came back, what was expected), so a reader of the terminal need not open report.html."""
+        """Every FAIL and NON-STRICT case under its verdict, grouped by its one line of why (the
+        deciding check, what came back, what was expected: CaseResult.headline), so a reader of the
+        terminal need not open report.html."""
         colour = paint or (lambda text, cell: text)
         out: list[str] = []
         for verdict in (Verdict.FAIL, Verdict.NON_STRICT):
             cases = [r for r in self.results if r.verdict is verdict]
             if not cases:
                 continue
-            groups: dict[tuple[str, str], list[str]] = {}
+            groups: dict[str, list[str]] = {}
             for r in cases:
-                checks = [c for c in r.checks if c.verdict is verdict] or [None]
-                for c in checks:
-                    groups.setdefault(_why(r, c), []).append(r.case_id)
+                groups.setdefault(r.headline(width - 2), []).append(r.case_id)
             out.append(colour(f"{verdict.value}: {len(cases)} case{'s' if len(cases) != 1 else ''}", verdict.value))
-            for (check, why), ids in groups.items():
-                out.append(_cut(f"  {check}: {why}", width))
+            for why, ids in groups.items():
+                out.append(f"  {why}")
                 out += _wrap(ids, width, "    ")
         return out
 
@@ -233,25 +232,6 @@ class Report:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets) if self._secrets else text
-
-
-def _why(result: CaseResult, check: Any) -> tuple[str, str]:
-    """(check name, one line of reason) for a non-passing case: the check's got and expected, else
-    its note, else the first line of the case's reason."""
-    if check is not None and (check.expected or check.got):
-        return check.check, f"got {_one_line(check.got)}; expected {_one_line(check.expected)}"
-    if check is not None and check.note:
-        return check.check, _one_line(check.note)
-    return (check.check if check is not None else "case"), _one_line(result.reason)
-
-
-def _one_line(text: str | None) -> str:
-    lines = (text or "").strip().splitlines()
-    return " ".join(lines[0].split()) if lines else "-"
-
-
-def _cut(line: str, width: int) -> str:
-    return line if len(line) <= width else line[: width - 3] + "..."
 
 
 def _wrap(words: list[str], width: int, indent: str) -> list[str]:

@@ -79,7 +79,7 @@ def test_the_terminal_lists_every_fail_and_non_strict_case_with_its_check(serial
             block = section.split(f"\n{verdict}: {len(ids)} cases\n", 1)[1]
             named = set(re.findall(r"[a-z0-9_]+(?:\.[A-Za-z0-9_]+)+", "\n".join(l for l in block.splitlines() if l.startswith("    "))))
             assert set(ids) <= named, sorted(set(ids) - named)
-        assert re.search(r"^  body_matches_catalogue: got \{\"message\":", section, re.M)
+        assert re.search(r"^  body_matches_catalogue: .*got \{\"message\":", section, re.M)
 
 
 def test_the_generated_engine_and_its_summary_under_xdist(tmp_path: Path) -> None:
@@ -178,7 +178,8 @@ def test_the_table_tells_not_run_and_skipped_from_no_such_class() -> None:
 
 
 def test_the_non_passing_cases_are_grouped_by_check_and_reason() -> None:
-    """One line per (verdict, check, reason), then the case ids; PASS and SKIP are not listed."""
+    """One line per verdict and reason (the deciding check, what came back), then the case ids;
+    PASS and SKIP are not listed."""
     report = Report(MOCK)
     bad = CheckResult("status_matches_catalogue", Verdict.FAIL, expected="401", got="200 OK")
     loose = CheckResult("challenge_on_401", Verdict.NON_STRICT, note="no WWW-Authenticate")
@@ -188,7 +189,7 @@ def test_the_non_passing_cases_are_grouped_by_check_and_reason() -> None:
     report.add(_result("p.positive", "p", POSITIVE, Verdict.PASS))
     report.add(_result("p.expired", "p", "expired", Verdict.SKIP))
     assert report.findings_lines() == [
-        "FAIL: 2 cases", "  status_matches_catalogue: got 200 OK; expected 401", "    p.missing, p.empty",
+        "FAIL: 2 cases", "  status_matches_catalogue: expected 401, got 200 OK", "    p.missing, p.empty",
         "NON-STRICT: 1 case", "  challenge_on_401: no WWW-Authenticate", "    p.invalid",
     ]
     assert report.findings_lines()[0] in report.summary_lines()
@@ -221,3 +222,18 @@ def test_the_table_is_coloured_by_verdict_only_where_colour_is_asked_for(args: l
     section = run.stdout.split(" authconform verdicts ", 1)[1]
     assert ("\x1b[32mPASS" in section) is coloured
     assert ("\x1b[" in section) is coloured
+
+
+def test_a_live_target_that_fails_its_health_check_fails_the_run_under_xdist() -> None:
+    """The worker that checked the target tells the controller: one `target:` line, exit 1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    spec = SPECS[0]
+    key = {spec.env("API_KEY"): Secret("k" * 32, spec.env("API_KEY"))}
+    run = run_suite(["-n", "2", "--live", "--provider", spec.id, "--base-url", url], key)
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert [line for line in run.stdout.splitlines() if line.startswith("target: ")] == [
+        next(line for line in run.stdout.splitlines() if line.startswith(f"target: {spec.id}: {url} cannot be reached"))]
