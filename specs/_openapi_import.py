@@ -24,6 +24,8 @@ from ._openapi_example import from_media, from_schema
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 TEMPLATE = re.compile(r"\{([^{}]*)\}")
+# RFC 9110 §8.3.1 media-type (type "/" subtype, parameters): documents also write `*` or `gzip`.
+MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?")
 SEGMENT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]+")
 SPEC_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 SCOPE_NAME = re.compile(r"[^a-z_]+")
@@ -806,7 +808,7 @@ def _route(doc: Document, op: Operation, auth: Auth, tpl: str, use_scopes: bool,
     elif use_scopes and auth.scope is not None:
         route["scope"] = _scope_name(auth.scope, scope_names)
     success: dict[str, Any] = {"status": status}
-    if body is not None and op.method != "HEAD":
+    if body is not None and op.method != "HEAD" and (_is_json(media) or MEDIA_TYPE.fullmatch(media or "")):
         if _is_json(media):
             success["body"] = body
         else:
