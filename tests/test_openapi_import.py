@@ -348,3 +348,15 @@ def test_export_then_import_keeps_credential_routes_and_scopes(tmp_path: Path) -
     assert shape(original) <= shape(again)
     assert {k: f.status for k, f in again.failures.items() if k in ("missing", "invalid", "insufficient_scope")} == \
         {k: f.status for k, f in original.failures.items() if k in ("missing", "invalid", "insufficient_scope")}
+
+
+def test_success_bodies_of_other_media_types(tmp_path: Path) -> None:
+    """A text body keeps its media type; a body under something that is no media type (`gzip`,
+    as some documents write) is left out rather than failing the draft's check."""
+    d = doc({"tok": {"type": "http", "scheme": "bearer"}}, {
+        "/a": {"get": {"responses": {"200": {"description": "csv", "content": {"text/csv": {"example": "a,b\n1,2\n"}}}}}},
+        "/b": {"get": {"responses": {"200": {"description": "zip", "content": {"gzip": {"example": "x"}}}}}},
+    }, security=[{"tok": []}])
+    routes = {r["path"]: r for r in draft(tmp_path, d)["routes"]}
+    assert routes["/v1/a"]["success"] == {"status": 200, "body": "a,b\n1,2\n", "content_type": "text/csv"}
+    assert routes["/v1/b"]["success"] == {"status": 200}
