@@ -156,6 +156,35 @@ def _item(spec, kind: str, value: tuple, rule=None, **kw) -> Generated:
     return b.item("test", kind, b.request(((b"Authorization", value),)), rule, **kw)
 
 
+def test_the_http_layer_is_not_the_application(cloro_judge) -> None:
+    """A wire item (CR in the value) refused by the HTTP layer: an HTML 400 or a closed connection is
+    the RFC's answer (INFO, never compared with the catalogue); a timeout or a 500 is still a FAIL;
+    the same HTML 400 to a non-wire item is judged against the catalogue."""
+    spec, judge, ctx = cloro_judge
+    k = KeyExpr("valid")
+    b = basis(spec)
+    wire = b.item("wire", "cr_in_value", b.request(((b"Authorization", (b"Bearer ", k.then(Op("insert", 3, b"\r")))),)))
+    assert wire.http_layer
+    html = _resp(400, b"<html><center>nginx</center></html>", (("Content-Type", "text/html"),), layer="parser")
+
+    def verdicts(item: Generated, resp: RawResponse) -> dict[str, Verdict]:
+        req = item.template.render(ctx)
+        return {r.check: r.verdict for r in judge.judge(item, req, resp, ctx).results}
+
+    assert verdicts(wire, html) == {"http_layer": Verdict.INFO, "no_credential_echo": Verdict.PASS}
+    reset = RawResponse(0, "", (), b"", "closed", 0.0, "ConnectionResetError: reset by peer")
+    assert verdicts(wire, reset)["http_layer"] is Verdict.INFO
+    timeout = RawResponse(0, "", (), b"", "closed", 0.0, "timeout after 5.0s: timed out")
+    assert verdicts(wire, timeout)["answered_by_app"] is Verdict.FAIL
+    assert verdicts(wire, _resp(500))["answered_by_app"] is Verdict.FAIL
+    # A JSON 400 that is the provider's own answer is the application's: judged by the catalogue.
+    dup = spec.failures["duplicate_header"]
+    own = _resp(400, dup.body_bytes(), (("Content-Type", "application/json"),))
+    assert "http_layer" not in verdicts(wire, own)
+    plain = _item(spec, "x", (b"Bearer ", k.then(Op("append", 0, b"0"))))
+    assert not plain.http_layer and "http_layer" not in verdicts(plain, html)
+
+
 def test_judge_grades(cloro_judge) -> None:
     """2xx without a valid credential: FAIL forced; lenient parsing around the intact key: its
     rule's strength; lenient: INFO; 5xx: FAIL; parser: INFO; the catalogue: its rules; echo: FAIL."""
