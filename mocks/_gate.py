@@ -36,7 +36,7 @@ from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
 from ._serve import start
 
-if TYPE_CHECKING:  # `cryptography` is imported only when --tls asks for it
+if TYPE_CHECKING:  # trustme is imported only when --tls asks for it
     from ._tls import TLSMaterial
 
 ADMIN = "/__authconform__"

@@ -51,8 +51,6 @@ class Minter:
         self.signing_key = signing_key
         if shape.format == "jwt":
             self.jwt_header = _jwt_header(shape)
-        elif shape.format == "hex":
-            self.alphabet = "0123456789abcdef"
         else:
             self.alphabet = shape.chars()
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from specs import Redaction
-from specs._redaction import Run
+from specs import Redaction, Run
 
 from ._keys import KeyStore
 

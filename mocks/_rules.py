@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from specs import ProviderSpec, Rule
+from specs import ProviderSpec, Rule, broken_verdict
 
 GATE = "authconform gate"
 # The strength of the gate's own rules (client.*): not a provider's sentence nor an RFC's, the
@@ -43,7 +43,7 @@ class GateRule:
     @property
     def verdict(self) -> str:
         """The verdict when the rule is broken: FAIL for the gate's own, documented and security rules."""
-        return "FAIL" if self.strength in (GATE_STRENGTH, "documented") or self.security else "NON-STRICT"
+        return broken_verdict(self.strength, security=self.security or self.strength == GATE_STRENGTH)
 
 
 @dataclass(frozen=True)

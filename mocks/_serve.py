@@ -89,7 +89,7 @@ def write_entries(entries: list[dict[str, Any]], path: str) -> int:
 async def _serve(app: web.Application, host: str, port: int, out: TextIO, tls: bool) -> None:
     material = None
     if tls:
-        from ._tls import make_tls  # needs `cryptography`; only loaded for --tls
+        from ._tls import make_tls  # needs trustme; only loaded for --tls
 
         material = make_tls()
     try:

@@ -1,4 +1,4 @@
-"""A throwaway certificate authority for HTTPS mocks: one CA, one server certificate for
+"""A throwaway certificate authority for HTTPS mocks (trustme): one CA, one server certificate for
 127.0.0.1 / ::1 / localhost, both living only as long as the mock.
 
 Clients that insist on HTTPS verify the mock against the CA bundle the gate exports
@@ -7,22 +7,18 @@ Clients that insist on HTTPS verify the mock against the CA bundle the gate expo
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import shutil
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import trustme
 
 # Names the server certificate answers to: the gate and serve bind 127.0.0.1.
-SERVER_NAMES = ("localhost",)
-SERVER_IPS = ("127.0.0.1", "::1")
-# Long enough for any CI job, short enough that a leaked bundle is worthless soon.
+SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
+# The server certificate's lifetime: long enough for any CI job, short enough that a leaked key is
+# worthless soon. The CA's private key never leaves the process, so no one can sign with it later.
 LIFETIME = datetime.timedelta(days=2)
 # Clock skew between the certificate's notBefore and a client's clock (containers drift).
 SKEW = datetime.timedelta(minutes=5)
@@ -51,80 +47,22 @@ class TLSMaterial:
         self.close()
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "authconform"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 def make_tls(directory: str | Path | None = None) -> TLSMaterial:
     """Mint a CA and a server certificate for 127.0.0.1/localhost; return the server context and
     the CA bundle path (in a fresh folder under `directory`, default the system temp folder)."""
-    # P-256 keys: minted in milliseconds, accepted by OpenSSL, curl, Node and every Python client.
+    # ECDSA P-256 (trustme's default): minted in milliseconds, accepted by OpenSSL, curl, Node and
+    # every Python client; trustme's leaf carries SAN, AKI, a non-CA constraint and server-auth EKU,
+    # which Python 3.13's VERIFY_X509_STRICT and browsers want.
+    ca = trustme.CA(organization_name="authconform", organization_unit_name="authconform throwaway CA")
     now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("authconform throwaway CA")
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - SKEW)
-        .not_valid_after(now + LIFETIME)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVER_NAMES]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - SKEW)
-        .not_valid_after(now + LIFETIME)
-        # Python 3.13's VERIFY_X509_STRICT wants SAN, AKI and a non-CA leaf; browsers want EKU.
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
+    leaf = ca.issue_cert(*SERVER_NAMES, common_name="localhost", organization_name="authconform",
+                         not_before=now - SKEW, not_after=now + LIFETIME)
     # Always a fresh folder of our own, so close() never deletes anything it did not write.
     folder = Path(tempfile.mkdtemp(prefix="authconform-tls-", dir=directory))
     ca_path = folder / "ca.pem"
-    ca_path.write_bytes(_pem(ca_cert))
-    # ssl.load_cert_chain reads files only: write the server key, load it, delete it at once.
-    chain = folder / "server.pem"
-    chain.touch(mode=0o600)
-    chain.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        + _pem(cert)
-    )
-    try:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(str(chain))
-    finally:
-        chain.unlink(missing_ok=True)
+    ca.cert_pem.write_to_path(str(ca_path))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # ssl.load_cert_chain reads files only: trustme writes the key to a private temporary file,
+    # loads it and deletes it at once.
+    leaf.configure_cert(context)
     return TLSMaterial(server_context=context, ca_path=ca_path, directory=folder)

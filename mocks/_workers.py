@@ -609,7 +609,7 @@ def serve_workers(
     """
     material = None
     if tls:
-        from ._tls import make_tls  # needs `cryptography`; only loaded for --tls
+        from ._tls import make_tls  # needs trustme; only loaded for --tls
 
         material = make_tls()
     try:

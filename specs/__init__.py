@@ -1,51 +1,33 @@
 """Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
-from ._fill import FillError, fill
+# The names mocks/, suites/, fixtures/, bench/ and the tests use (tests/test_layout.py keeps other
+# packages to them); the model's other types are reached through ProviderSpec.
+from ._fill import fill
 from ._schema import schema_validator
 from ._grammar import alphabet_chars
 from ._headers import header_example
-from ._regex import SpecRegexError, spec_regex, spec_search
+from ._regex import spec_regex, spec_search
 from ._loader import PACKAGE_DIR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
-from ._redaction import MIN_RUN, Redaction, fold
-from ._sources import quote_problems, rules
+from ._redaction import MIN_RUN, Entry, Redaction, Run, fold
 from ._model import (
-    COMMON_QUERY_NAMES,
-    DUPLICATE_POLICIES,
     FAILURE_CLASSES,
-    KEY_STATES,
-    NO_TRIGGER,
-    STRENGTHS,
     TOKEN68,
-    TRIGGER_WORDS,
-    Binding,
-    Challenge,
-    Credential,
     Deviation,
-    Exchange,
-    Failure,
-    Keys,
-    Probe,
     ProviderSpec,
-    RateLimit,
     Response,
     Route,
-    RouteRequest,
     Rule,
-    Scopes,
     TokenShape,
+    broken_verdict,
     encode_body,
-    freeze,
     thaw,
     weaker,
 )
 from ._openapi_export import openapi as openapi_document
 
 __all__ = [
-    "COMMON_QUERY_NAMES", "DUPLICATE_POLICIES", "FAILURE_CLASSES", "KEY_STATES", "NO_TRIGGER", "SCHEMA_PATH", "SPEC_DIR",
-    "SPECS_DIR_ENV", "STRENGTHS", "TOKEN68", "TRIGGER_WORDS", "Binding", "Challenge", "Credential", "Deviation", "Exchange",
-    "Failure", "FillError", "Keys", "Probe", "ProviderSpec", "RateLimit", "Response", "Route", "RouteRequest", "Rule", "Scopes",
-    "SpecError", "TokenShape", "encode_body", "fill", "freeze", "schema_validator", "get_spec", "load_all", "load_spec", "openapi_document",
-    "spec_paths", "thaw", "weaker",
-    "alphabet_chars", "header_example", "SpecRegexError", "spec_regex", "spec_search",
-    "MIN_RUN", "Redaction", "fold",
-    "check_quotes", "PACKAGE_DIR", "quote_problems", "rules",
+    "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "TOKEN68",
+    "Deviation", "Entry", "ProviderSpec", "Redaction", "Response", "Route", "Rule", "Run", "SpecError", "TokenShape",
+    "alphabet_chars", "broken_verdict", "check_quotes", "encode_body", "fill", "fold", "get_spec", "header_example",
+    "load_all", "load_spec", "openapi_document", "schema_validator", "spec_paths", "spec_regex", "spec_search",
+    "thaw", "weaker",
 ]

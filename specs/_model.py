@@ -70,6 +70,12 @@ class Rule:
     reason: str | None = None
 
 
+def broken_verdict(strength: str, security: bool = False) -> str:
+    """The verdict for a broken rule: FAIL for a `documented` or security rule, NON-STRICT otherwise
+    (an `rfc` or `inferred` rule reports without failing the run)."""
+    return "FAIL" if security or strength == "documented" else "NON-STRICT"
+
+
 def weaker(a: "Rule", b: "Rule | None") -> "Rule":
     """The weaker of two rules (documented > rfc > inferred); `a` when `b` is None or as strong."""
     if b is None or STRENGTHS.index(b.strength) <= STRENGTHS.index(a.strength):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from specs import Response, Rule, schema_validator, spec_search, thaw
 
@@ -20,7 +20,6 @@ from ._transport import RawRequest, RawResponse
 if TYPE_CHECKING:
     from specs import ProviderSpec
 
-    from ._cases import Case
     from ._target import Target
 
 EXCERPT = 160
@@ -73,11 +72,19 @@ class NotApplicable(Exception):
     """The property does not apply to this exchange."""
 
 
+class CaseFacts(Protocol):
+    """What a check reads of a case (suites._cases.Case has it; the checks need no more of it)."""
+
+    expected: Response
+    judge: Rule
+    forced: bool
+
+
 @dataclass(frozen=True)
 class Observed:
     """One exchange as a check sees it."""
 
-    case: "Case"
+    case: CaseFacts
     target: "Target"
     request: RawRequest
     response: RawResponse

@@ -22,7 +22,7 @@ from ._checks import CheckFailed, Observed, http_layer_answer, status_line
 from ._engine_oracle import Outcome, View, body_names, decide, header_values, query_names
 from ._engine_template import Context, render_parts
 from ._result import CheckResult
-from ._runner import _failed, _judge, equivalents, http_layer_result
+from ._runner import equivalents, failed_result, http_layer_result, judge_check
 from ._secret import Secret, echoes
 from ._strategies import Generated
 from ._target import Target
@@ -126,10 +126,10 @@ class Judge:
 
     def _run(self, names: Sequence[str], case: Case, request: RawRequest, response: RawResponse, presented: tuple[Secret, ...]) -> list[CheckResult]:
         obs = Observed(case, self.target, request, response, presented)
-        return [r for r in (_judge(n, obs, self.target) for n in names) if r is not None]
+        return [r for r in (judge_check(n, obs, self.target) for n in names) if r is not None]
 
     def _fail(self, case: Case, check: str, rule: Rule, expected: str, got: str, forced: bool = False) -> CheckResult:
-        return _failed(CheckFailed(check, rule, expected, got, forced), self.target, case)
+        return failed_result(CheckFailed(check, rule, expected, got, forced), self.target, case)
 
     def judge(self, item: Generated, request: RawRequest, response: RawResponse, ctx: Context) -> Judged:
         """Every property for one exchange."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol
 
 from ._baseline import DeviationState, seen_deviations
 from ._checks import CHECKS
@@ -19,7 +19,7 @@ from ._result import CaseResult, CheckResult
 from ._verdict import Verdict, worst
 
 if TYPE_CHECKING:
-    from ._report import Report
+    from specs import ProviderSpec
 
 VERDICT_WORDS: Mapping[str, str] = {
     "PASS": "the target does what the spec says",
@@ -151,10 +151,27 @@ def _check_names(results: Iterable[CaseResult]) -> list[str]:
     return [n for n in CHECKS if n in seen] + [n for n in seen if n not in CHECKS]
 
 
+class ReportView(Protocol):
+    """What the page reads of a run's report (suites._report.Report has it)."""
+
+    mode: str
+    results: list[CaseResult]
+    specs: dict[str, "ProviderSpec"]
+    baseline: list[DeviationState]
+
+    @property
+    def providers(self) -> list[str]: ...
+
+    @property
+    def rows(self) -> list[str]: ...
+
+    def totals(self) -> dict[str, int]: ...
+
+
 class _Page:
     """The pieces of one report page."""
 
-    def __init__(self, report: "Report"):
+    def __init__(self, report: ReportView):
         self.report = report
         self.results = report.results
         self.providers = report.providers
@@ -344,6 +361,6 @@ def _check_order(c: CheckResult) -> int:
     return names.index(c.check) if c.check in names else len(names)
 
 
-def render_html(report: "Report") -> str:
+def render_html(report: ReportView) -> str:
     """The whole report as one self-contained HTML page (the caller redacts it and writes it)."""
     return _Page(report).render()

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 from specs import TokenShape
 
-BASE64URL = string.ascii_letters + string.digits + "-_"
-HEX = "0123456789abcdef"
+# The order characters are drawn in (so a seed gives the same keys): the alphabet itself is the
+# spec's (TokenShape.chars(), specs/_model.py), for JWT segments base64url (RFC 7515 §2).
+JWT_ORDER = string.ascii_letters + string.digits + "-_"
 DEFAULT_LENGTH = 32
 # Past any header-size defect threshold the mocks plant (1024 bytes), far below servers' limits (8 KiB).
 OVERSIZED_LENGTH = 2048
@@ -25,13 +26,8 @@ OVERSIZED_LENGTH = 2048
 @lru_cache(maxsize=None)
 def alphabet(shape: TokenShape) -> str:
     """The characters a key of this shape is made of (after its prefix)."""
-    if shape.format == "jwt":
-        return BASE64URL
-    if shape.format == "hex":
-        return HEX
-    # The spec's checked characters, in string.printable's order (digits first) as before.
     chars = set(shape.chars())
-    return "".join(c for c in string.printable if c in chars)
+    return "".join(c for c in (JWT_ORDER if shape.format == "jwt" else string.printable) if c in chars)
 
 
 def _b64url(data: bytes) -> str:
@@ -43,7 +39,7 @@ def fabricate(shape: TokenShape, rng: random.Random) -> str:
     if shape.format == "jwt":
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
         payload = _b64url(json.dumps({"sub": f"authconform-unissued-{rng.randrange(10**9)}"}, separators=(",", ":")).encode())
-        signature = "".join(rng.choice(BASE64URL) for _ in range(43))
+        signature = "".join(rng.choice(alphabet(shape)) for _ in range(43))
         return f"{shape.prefix}{header}.{payload}.{signature}"
     chars = alphabet(shape)
     return shape.prefix + "".join(rng.choice(chars) for _ in range(shape.length or DEFAULT_LENGTH))

@@ -60,7 +60,7 @@ class _Context:
         seen = {r.check for r in self.results}
         for name in PRELUDE_CHECKS:
             if name not in seen:
-                result = _judge(name, obs, self.target, note=f"prelude request {self.prelude}")
+                result = judge_check(name, obs, self.target, note=f"prelude request {self.prelude}")
                 if result is not None and result.verdict is not Verdict.PASS:
                     self.results.append(result)
         return response
@@ -121,7 +121,7 @@ def _deviation(target: Target, case: Case, check: str) -> str | None:
     return None
 
 
-def _judge(name: str, obs: Observed, target: Target, note: str | None = None) -> CheckResult | None:
+def judge_check(name: str, obs: Observed, target: Target, note: str | None = None) -> CheckResult | None:
     """One check's result; None when the property does not apply."""
     try:
         CHECKS[name](obs)
@@ -130,11 +130,12 @@ def _judge(name: str, obs: Observed, target: Target, note: str | None = None) ->
     except Observation as info:
         return CheckResult(name, Verdict.INFO, note=" ".join(filter(None, (note, str(info)))))
     except CheckFailed as failed:
-        return _failed(failed, target, obs.case, note)
+        return failed_result(failed, target, obs.case, note)
     return CheckResult(name, Verdict.PASS, note=note)
 
 
-def _failed(failed: CheckFailed, target: Target, case: Case, note: str | None = None) -> CheckResult:
+def failed_result(failed: CheckFailed, target: Target, case: Case, note: str | None = None) -> CheckResult:
+    """A failed check's result: its verdict from the rule and the case's trigger, INFO for a deviation the spec lists."""
     deviation = _deviation(target, case, failed.check)
     trigger = case.trigger if failed.check in TRIGGERED_CHECKS and not failed.forced else None
     verdict = Verdict.INFO if deviation else verdict_for(failed.rule, failed.forced, trigger)
@@ -225,7 +226,7 @@ def run_case(case: Case, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Ca
             result.reason = str(why)
             return result
         except CheckFailed as failed:
-            ctx.results.append(_failed(failed, target, case))
+            ctx.results.append(failed_result(failed, target, case))
         else:
             request = out.request
             response = transmit(conn, request, live=target.mode == LIVE)
@@ -234,9 +235,9 @@ def run_case(case: Case, target: Target, timeout: float = DEFAULT_TIMEOUT) -> Ca
             if layer:
                 # The RFC's answer from the HTTP layer: never compared with the application's catalogue.
                 ctx.results.append(http_layer_result(layer, app_expected=True))
-                ctx.results += [r for r in (_judge(name, obs, target) for name in ("no_credential_echo",)) if r is not None]
+                ctx.results += [r for r in (judge_check(name, obs, target) for name in ("no_credential_echo",)) if r is not None]
             else:
-                found = [r for r in (_judge(name, obs, target) for name in case.checks) if r is not None]
+                found = [r for r in (judge_check(name, obs, target) for name in case.checks) if r is not None]
                 ctx.results += equivalents(target.spec, case, response, found)
         secrets = [*target.secrets(), *ctx.extra]
         replay = curl_line(target.base_url, request) if request is not None else None

@@ -5,8 +5,7 @@ import hashlib
 from functools import lru_cache
 from typing import Iterable
 
-from specs import MIN_RUN, Redaction
-from specs._redaction import Entry
+from specs import MIN_RUN, Entry, Redaction
 
 FILTERED = "[Filtered]"
 # A slice of a secret this long is treated as the secret itself (echo and leak checks, redaction).

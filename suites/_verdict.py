@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from typing import Iterable
 
-from specs import Rule, weaker
+from specs import Rule, broken_verdict, weaker
 
 
 class Verdict(str, enum.Enum):
@@ -38,12 +38,10 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
 def verdict_for(rule: Rule, forced: bool = False, trigger: Rule | None = None) -> Verdict:
     """The verdict for breaking a rule.
 
-    ARCHITECTURE.md: "A broken `documented` rule is FAIL; a broken `rfc` or `inferred` rule is
+    specs.broken_verdict: "A broken `documented` rule is FAIL; a broken `rfc` or `inferred` rule is
     NON-STRICT. Accepting a request that carries no valid credential, and echoing a credential, are
     FAIL whatever the strength." `forced` marks those security failures. A rule has an outcome (the
     answer, `rule`) and a trigger (which requests get it): the verdict follows the weaker of the
     two, so FAIL needs both documented.
     """
-    if forced or weaker(rule, trigger).strength == "documented":
-        return Verdict.FAIL
-    return Verdict.NON_STRICT
+    return Verdict(broken_verdict(weaker(rule, trigger).strength, security=forced))

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import pytest
 
@@ -47,16 +47,10 @@ def _with(deviations: tuple[Deviation, ...]) -> ProviderSpec:
 
 
 @pytest.fixture(scope="module")
-def mocks() -> Iterator[dict[str, MockProcess]]:
+def mocks(mock_processes: Any) -> dict[str, MockProcess]:
     """A clean cloro mock and one answering 403 where cloro documents 401."""
-    started = {"clean": MockProcess("cloro"), "403": MockProcess("cloro", ["status_403_for_401"])}
-    try:
-        for mock in started.values():
-            mock.wait_ready()
-        yield started
-    finally:
-        for mock in started.values():
-            mock.stop()
+    clean, broken = mock_processes.start([("cloro", ()), ("cloro", ("status_403_for_401",))])
+    return {"clean": clean, "403": broken}
 
 
 def _live(mock: MockProcess, spec: ProviderSpec) -> Target:

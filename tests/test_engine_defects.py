@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from aiohttp import web
@@ -81,18 +81,11 @@ PLANTED = (
 
 
 @pytest.fixture(scope="module")
-def mocks() -> Iterator[dict[tuple[str, str | None], MockProcess]]:
+def mocks(mock_processes: Any) -> dict[tuple[str, str | None], MockProcess]:
     """Every defective mock the table needs, and a clean one per provider, started together."""
     wanted: list[tuple[str, str | None]] = [(p.provider, p.defect) for p in PLANTED]
     wanted += [(p, None) for p in dict.fromkeys(p.provider for p in PLANTED)]
-    started = {w: MockProcess(w[0], [w[1]] if w[1] else []) for w in wanted}
-    try:
-        for m in started.values():
-            m.wait_ready()
-        yield started
-    finally:
-        for m in started.values():
-            m.stop()
+    return dict(zip(wanted, mock_processes.start([(p, (d,) if d else ()) for p, d in wanted])))
 
 
 def _run(mock: MockProcess, strategy: str) -> StrategyRun:

@@ -13,35 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import CLI_TIMEOUT, run_together
 from mocks.__main__ import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 CURL_WRONG_SCHEME = ('curl -sS -X POST -H "Authorization: Token $CLORO_API_KEY" -H "Content-Type: application/json" '
                      '-d "{}" "$CLORO_BASE_URL/v1/monitor"')
 CURL_RIGHT = CURL_WRONG_SCHEME.replace("Token", "Bearer")
-CLI_TIMEOUT = 60
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the client command lines here are curl")
 
 
 def gate_cmd(*args: str) -> list[str]:
     """`python -m mocks gate ARGS` (PYTHONPATH is the checkout, as in a client's CI)."""
     return [sys.executable, "-m", "mocks", "gate", *args]
-
-
-def run_together(cases: dict[str, tuple[list[str], Path, dict[str, str]]]) -> dict[str, subprocess.CompletedProcess]:
-    """Start every (command, folder, env) at once; wait for each (bounded), kill what overran."""
-    procs = {name: subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name, (cmd, cwd, env) in cases.items()}
-    out = {}
-    for name, proc in procs.items():
-        try:
-            stdout, stderr = proc.communicate(timeout=CLI_TIMEOUT)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        out[name] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    return out
 
 
 def _env() -> dict[str, str]:

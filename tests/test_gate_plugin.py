@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_gate_cli import run_together
+from _helpers import run_together
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ import os
 
 import pytest
 
-from tests.test_gate_cli import run_together
+from tests._helpers import run_together
 import requests
 
 

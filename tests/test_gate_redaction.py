@@ -16,7 +16,7 @@ from mocks._app import MOCK
 from mocks import Redactor
 from mocks._gate import StreamRedactor, client_env, gate, redactor, report_json, run_client, start_mock
 from specs import get_spec, load_all
-from test_redaction import leftover
+from _helpers import leftover
 
 PROVIDERS = [s.id for s in load_all()]
 

@@ -97,7 +97,7 @@ def test_limited_scope_on_a_route_is_judged() -> None:
     journal; a gated client never sees a limited key, so the mock is driven directly here)."""
     from mocks import MockServer
     from mocks._rules import Context, judge
-    from test_mock_wire import send
+    from _helpers import send
 
     mock = MockServer(SPEC).start()
     try:

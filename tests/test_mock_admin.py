@@ -8,7 +8,7 @@ import pytest
 
 from mocks import ADMIN_PREFIX
 from specs import ProviderSpec, encode_body, thaw
-from test_mock_wire import IDS, SPECS, admin, having, probe_request, running, send  # noqa: F401  (running: fixture)
+from _helpers import IDS, SPECS, admin, having, probe_request, send
 
 
 def expected_roles(spec: ProviderSpec) -> set[str]:

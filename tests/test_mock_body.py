@@ -14,7 +14,7 @@ import pytest
 from mocks import ADMIN_PREFIX
 from mocks._protocol import QuietRequestHandler
 from specs import ProviderSpec
-from test_mock_wire import IDS, SPECS, probe_request, running, send  # noqa: F401  (running: fixture)
+from _helpers import IDS, SPECS, probe_request, send
 
 # 200 MiB of zeros in ~200 KiB: decoded whole it would take the process's memory with it.
 BOMB = gzip.compress(b"\0" * (200 << 20), compresslevel=9)

@@ -16,7 +16,7 @@ import pytest
 
 from mocks import KeyStore
 from specs import ProviderSpec, Response, encode_body, thaw
-from test_mock_wire import IDS, SPECS, Reply, having, probe_request, running, send  # noqa: F401  (running: fixture)
+from _helpers import IDS, SPECS, Reply, having, probe_request, send
 
 Trigger = Callable[[Any, ProviderSpec, dict[str, Any]], Reply]
 

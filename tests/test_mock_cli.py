@@ -15,7 +15,7 @@ import pytest
 
 from mocks import DEFECTS
 from mocks import __main__ as cli
-from test_mock_wire import IDS, SPECS, admin, probe_request
+from _helpers import IDS, SPECS, admin, probe_request
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mocks import Head, KeyStore, Redactor, compile_plan, decide
 from mocks._keys import EXPIRED_EXP
 from specs import FAILURE_CLASSES, ProviderSpec
-from test_mock_wire import IDS, SPECS, having
+from _helpers import IDS, SPECS, having
 
 QUICK = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

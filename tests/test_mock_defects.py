@@ -11,7 +11,7 @@ import pytest
 
 from mocks import DEFECTS, KeyStore, build_app, check_defects, defects_for
 from specs import PACKAGE_DIR, ProviderSpec, spec_paths, thaw
-from test_mock_wire import IDS, SPECS, Reply, probe_request, running  # noqa: F401  (running: fixture)
+from _helpers import IDS, SPECS, Reply, probe_request
 
 ECHO = "EchoMeBack0123456789"  # an unknown token of token68 characters, easy to spot in a body
 Send = Callable[[Any, ProviderSpec, dict[str, Any]], Reply]

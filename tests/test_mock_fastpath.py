@@ -16,7 +16,7 @@ import pytest
 from mocks import Head, Journal, KeyStore, MockServer, Redactor, compile_plan, decide
 from mocks import _journal
 from specs import _redaction
-from test_mock_wire import IDS, SPECS, admin, probe_request
+from _helpers import IDS, SPECS, admin, probe_request
 
 
 @pytest.fixture(scope="module")

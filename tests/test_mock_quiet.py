@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from test_mock_wire import IDS, SPECS, send
+from _helpers import IDS, SPECS, send
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import pytest
 
 from mocks import MockServer
 from specs import load_spec, thaw
-from test_mock_wire import Reply, send
+from _helpers import Reply, send
 
 SPEC = load_spec(Path(__file__).resolve().parent / "specs" / "taskboard.yaml")
 ROUTES = {r.id: r for r in SPEC.routes}

@@ -9,7 +9,7 @@ import pytest
 
 from mocks import SCENARIOS, build_app, parse_scenario, scenarios_for
 from specs import thaw
-from test_mock_wire import IDS, SPECS, probe_request, running  # noqa: F401  (running: fixture)
+from _helpers import IDS, SPECS, probe_request
 
 CHANGES = {"expire-after": "expired", "revoke-after": "revoked"}
 STATE_CASES = [(p, name) for p in IDS for name in CHANGES if CHANGES[name] in SPECS[p].keys.states]

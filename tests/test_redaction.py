@@ -12,13 +12,13 @@ import base64
 import inspect
 import random
 from typing import Callable, Iterator
-from urllib.parse import unquote
 
 import pytest
 
+from _helpers import leftover
 from mocks import KeyStore, Redactor
 from mocks._redact import GrowingRedactor
-from specs import MIN_RUN, fold, load_all
+from specs import MIN_RUN, load_all
 from suites import Secret, redact
 from suites import _keys
 from suites._engine_template import _OPS, KeyExpr, Op
@@ -39,23 +39,6 @@ def _suite_side(secrets: list[tuple[str, str, str]]) -> Callable[[str], str]:
 def side(request: pytest.FixtureRequest) -> Side:
     """Make a redactor of one side from (value, label, public prefix) triples."""
     return request.param
-
-
-# -- an independent check: does a text still hold MIN_RUN characters of a secret? ---------------
-def leftover(text: str, part: str) -> str | None:
-    """The first MIN_RUN-run of `part` (any case, `+/` as `-_`) in the text, its percent-decoded
-    form, or the base64 text of `part` (8 characters, 6 bytes, at any alignment); None if none."""
-    views = [fold(text), fold(unquote(text))]
-    low = fold(part)
-    for i in range(len(low) - MIN_RUN + 1):
-        if any(low[i : i + MIN_RUN] in v for v in views):
-            return part[i : i + MIN_RUN]
-    for pad in range(3):
-        enc = fold(base64.b64encode(b"\0" * pad + part.encode()).decode()[4 if pad else 0 : -4])
-        for i in range(len(enc) - 7):
-            if any(enc[i : i + 8] in v for v in views):
-                return enc[i : i + 8]
-    return None
 
 
 def _op_samples() -> Iterator[Op]:

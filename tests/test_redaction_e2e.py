@@ -25,7 +25,7 @@ import yaml
 from fixtures import ROOT
 from fixtures._selftest import clean_env
 from specs import SPECS_DIR_ENV, load_all
-from test_redaction import leftover
+from _helpers import leftover
 
 PROVIDER = "fastapi"
 PREFIX = "fastapi-eval-token-"

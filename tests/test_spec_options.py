@@ -15,7 +15,7 @@ from mocks import MockServer
 from specs import ProviderSpec, load_spec
 from suites import Verdict, cases_for, mock_target, run_case
 from suites._engine import EngineOptions, EngineSession
-from test_mock_wire import send
+from _helpers import send
 
 FIXTURE = Path(__file__).resolve().parent / "specs" / "taskboard.yaml"
 

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from test_mock_wire import SPECS, admin, probe_request, send
+from _helpers import SPECS, admin, probe_request, send
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 30
@@ -335,13 +335,13 @@ def _answered(w: Workers, key: str, tries: int = CONNECTIONS) -> list[int | None
 
 def probe_request_within(w: Workers, key: str, seconds: float) -> int:
     """The probe's status on one fresh connection, waiting at most `seconds`."""
-    import test_mock_wire
+    import _helpers
 
-    saved, test_mock_wire.TIMEOUT = test_mock_wire.TIMEOUT, seconds
+    saved, _helpers.TIMEOUT = _helpers.TIMEOUT, seconds
     try:
         return probe_request(w.url, w.spec, w.spec.credential.render(key)).status
     finally:
-        test_mock_wire.TIMEOUT = saved
+        _helpers.TIMEOUT = saved
 
 
 def test_a_killed_worker_leaves_the_rest_serving_and_the_journal_written(workers: Any, tmp_path: Path) -> None:
@@ -449,7 +449,7 @@ def test_rate_limited_spec_serves_without_its_limit(workers: Any) -> None:
 
 def test_tls_with_workers(workers: Any) -> None:
     """--tls: one throwaway CA for both workers; HTTPS verified against the bundle on fresh connections."""
-    pytest.importorskip("cryptography")
+    pytest.importorskip("trustme")
     w = workers("crux", "--tls")
     assert w.url.startswith("https://127.0.0.1:") and Path(w.line["ca_bundle"]).is_file()
     context = ssl.create_default_context(cafile=w.line["ca_bundle"])

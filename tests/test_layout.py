@@ -1,0 +1,187 @@
+"""The house rules of the import graph, read from the source (AST), so a change that breaks one
+fails here rather than in a reader's head.
+
+Within the packages (mocks/, suites/, specs/, fixtures/):
+- no module imports another module's private (`_name`) names: what another module needs gets a
+  public name where it lives;
+- across packages, only a package's public face is imported (`from specs import X`, never
+  `from specs._model import X`), and X is in that package's `__all__`;
+- no import circles between modules, type-only (`if TYPE_CHECKING:`) imports included: a circle
+  is two modules that cannot be read, or changed, one without the other;
+- mocks/ and suites/ never import each other (a bug in the mock cannot hide the same bug in a check).
+Tests are white-box: a test may import any module, private ones and their private names included
+(it tests them), but test modules never import each other: shared helpers and fixtures live in
+tests/conftest.py and tests/_helpers.py.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("mocks", "suites", "specs", "fixtures")
+# Packages that are each other's blind spot: neither may import the other.
+WALLED = {("mocks", "suites"), ("suites", "mocks")}
+
+
+@dataclass(frozen=True)
+class Import:
+    """One `from X import name` (or `import X`) of a module, resolved to absolute names."""
+
+    importer: str
+    target: str
+    name: str | None
+    line: int
+
+
+def module_name(path: Path, root: Path) -> str:
+    """`suites._runner` for suites/_runner.py, `suites` for suites/__init__.py."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_modules(root: Path = ROOT) -> dict[str, Path]:
+    """Every module of the packages, by dotted name."""
+    return {module_name(p, root): p for pkg in PACKAGES for p in sorted((root / pkg).rglob("*.py"))}
+
+
+def imports(modules: dict[str, Path]) -> list[Import]:
+    """Every import of a package module that names a package module, type-only ones included."""
+    out: list[Import] = []
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                if target.split(".")[0] in PACKAGES:
+                    out += [Import(name, target, a.name, node.lineno) for a in node.names]
+            elif isinstance(node, ast.Import):
+                out += [Import(name, a.name, None, node.lineno) for a in node.names if a.name.split(".")[0] in PACKAGES]
+    return out
+
+
+def private(name: str) -> bool:
+    """`_name`, not `__dunder__`."""
+    return name.startswith("_") and not name.startswith("__")
+
+
+def problems(root: Path = ROOT) -> list[str]:
+    """Every break of the rules in the module docstring, one line each (empty: the house is in order)."""
+    modules = package_modules(root)
+    out: list[str] = []
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for imp in imports(modules):
+        where = f"{imp.importer} (line {imp.line})"
+        if imp.name is not None and f"{imp.target}.{imp.name}" in modules:
+            target, name = f"{imp.target}.{imp.name}", None  # `from . import _keys`: a module
+        else:
+            target, name = imp.target, imp.name
+        if target in modules and target != imp.importer:
+            edges[imp.importer].add(target)
+        src_pkg, dst_pkg = imp.importer.split(".")[0], target.split(".")[0]
+        if (src_pkg, dst_pkg) in WALLED:
+            out.append(f"{where}: imports {target}: mocks/ and suites/ never import each other")
+        if src_pkg == dst_pkg:
+            if name is not None and private(name) and target != imp.importer:
+                out.append(f"{where}: imports the private name {name} of {target}")
+            continue
+        if target != dst_pkg:
+            out.append(f"{where}: imports {target}: across packages only `{dst_pkg}` itself (its __all__)")
+        elif name is not None and name not in _public(modules[dst_pkg]):
+            out.append(f"{where}: imports {name} from {dst_pkg}, which is not in its __all__")
+    out += [f"import circle: {' -> '.join(c)}" for c in circles(edges)]
+    return list(dict.fromkeys(out))
+
+
+def _public(init: Path) -> set[str]:
+    """The names a package's `__all__` lists."""
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def circles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles between modules (strongly connected groups of more than one module, or a
+    module importing itself), each sorted. Package `__init__`s re-export their modules: an edge
+    into a package's own `__init__` from inside it is part of the package's face, not a circle."""
+    graph = {m: {t for t in ts if not (m.startswith(t + ".") and "." not in m[len(t) + 1:])} for m, ts in edges.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_import_graph_keeps_the_house_rules() -> None:
+    """No private cross-module import, only packages' public faces across packages, no circle, the wall."""
+    assert problems() == []
+
+
+def test_tests_do_not_import_each_other() -> None:
+    """Shared test code lives in tests/conftest.py and tests/_helpers.py, not in a test module."""
+    tests = {p.stem for p in (ROOT / "tests").glob("test_*.py")}
+    found = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            found += [f"{path.name} (line {node.lineno}): imports {n}" for n in names if n.split(".")[-1] in tests]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"suites/_a.py": "from ._b import _helper\n", "suites/_b.py": "def _helper(): pass\n"}, "imports the private name _helper of suites._b"),
+        ({"suites/_a.py": "from ._b import X\n", "suites/_b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._a import Y\n"}, "import circle: suites._a -> suites._b"),
+        ({"fixtures/_a.py": "from suites._b import X\n", "suites/_b.py": "X = 1\n"}, "across packages only `suites` itself"),
+        ({"fixtures/_a.py": "from suites import X\n", "suites/__init__.py": "X = 1\n__all__ = []\n"}, "X from suites, which is not in its __all__"),
+        ({"mocks/_a.py": "from suites import X\n", "suites/__init__.py": "X = 1\n__all__ = ['X']\n"}, "never import each other"),
+    ],
+    ids=["private-name", "type-only-circle", "private-module-across", "not-in-all", "wall"],
+)
+def test_each_rule_fails_on_a_house_that_breaks_it(tmp_path: Path, files: dict[str, str], expected: str) -> None:
+    """Each rule names the break in a small made-up tree (so the clean result above is no empty check)."""
+    for pkg in PACKAGES:
+        (tmp_path / pkg).mkdir()
+        (tmp_path / pkg / "__init__.py").write_text("__all__ = []\n")
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text)
+    found = problems(tmp_path)
+    assert any(expected in p for p in found), found
+    # The same tree without the file that breaks the rule is clean.
+    (tmp_path / next(iter(files))).unlink()
+    assert problems(tmp_path) == []
