@@ -13,6 +13,11 @@ A key is replaced in every form the project derives from it, and nothing else is
   encoded) is searched decoded, and the base64/base64url text of the secret part at each byte
   alignment is a form of it too (Basic credentials, a re-encoded token), from BASE64_RUN
   characters (6 bytes) on.
+- A run shorter than LONG_RUN in the middle of a longer word is not the key by itself: a run is
+  replaced when it is LONG_RUN long or more, or a base64 run, or the start of a secret part
+  starting its word or its end ending it (a truncated key), or makes with the other runs there LONG_RUN or at least half of its word (a mutated key),
+  or is a whole short secret part; a documented prefix in front is not part of the word. Else random text (hex digests, base64 output) sharing MIN_RUN characters
+  with a key by chance would be mangled: about one sha256 digest in 4,000 against a run's hex keys.
 - Text shorter than MIN_RUN is never replaced for matching part of a key: six characters of a random
   key carry 24 (hex) to 31 bits compared without case, while shorter runs turn up in ordinary words
   and ids (a key `fastapi-eval-token-...` must not turn the provider id `fastapi` into a
@@ -29,6 +34,11 @@ from typing import Iterable, NamedTuple
 
 # The shortest run of a key's secret part that is taken for the key (see the module docstring).
 MIN_RUN = 6
+# A run this long is the key wherever it stands (48 bits of a hex key); a shorter one only as above.
+LONG_RUN = 12
+# What ends a word for the rule above: space, quotes, brackets and the delimiters of URLs, headers,
+# JSON and forms (RFC 3986 section 2.2 gen-delims and most sub-delims, RFC 9110 section 5.6.2).
+_WORD_END = re.compile(r"""[\s"'`<>()\[\]{},;:=&?#|\\/@!*$]""")
 # The shortest run of a secret's base64 text taken for it: 6 bytes, as MIN_RUN characters are.
 BASE64_RUN = 8
 # Marks a MIN_RUN-gram that is only the start of a base64 run (look BASE64_RUN characters on).
@@ -102,6 +112,10 @@ class Redaction:
         self._base64: dict[str, str] = {}
         self._whole: dict[str, str] = {}
         self._short: list[tuple[re.Pattern[str], str]] = []
+        self._firsts: set[str] = set()  # the first MIN_RUN-gram of each secret part
+        self._lasts: set[str] = set()  # the last one
+        self._publics: set[str] = set()  # the documented prefixes: a word's start before a secret part
+        self._lengths: dict[str, int] = {}  # each label's shortest secret part
         self._memo: dict[str, tuple[list[Run], str]] = {}
         self._known: set[Entry] = set()
         for s in secrets:
@@ -125,6 +139,11 @@ class Redaction:
             return
         self._whole.setdefault(part, label)
         low = fold(part)
+        self._firsts.add(low[:MIN_RUN])
+        if public:
+            self._publics.add(public)
+        self._lasts.add(low[-MIN_RUN:])
+        self._lengths[label] = min(len(part), self._lengths.get(label, len(part)))
         for i in range(len(low) - MIN_RUN + 1):
             gram = low[i : i + MIN_RUN]
             if self._grams.get(gram, _BASE64) is _BASE64:
@@ -173,6 +192,9 @@ class Redaction:
         """Runs in the (decoded) view: overlapping or touching grams of one key make one run."""
         grams = self._grams
         runs: list[Run] = []
+        strong: set[int] = set()  # where a base64 run starts
+        firsts: set[int] = set()  # where a secret's first gram starts
+        lasts: set[int] = set()  # where a secret's last gram ends
         if grams:
             low = fold(view)
             for i in range(len(low) - MIN_RUN + 1):
@@ -185,11 +207,20 @@ class Redaction:
                     if label is None:
                         continue
                     end = i + BASE64_RUN
+                    strong.add(i)
+                if end - i == MIN_RUN:
+                    gram = low[i:end]
+                    if gram in self._firsts:
+                        firsts.add(i)
+                    if gram in self._lasts:
+                        lasts.add(end)
                 if runs and i <= runs[-1][1]:
                     a, b, first = runs[-1]
                     runs[-1] = (a, max(b, end), first)
                 else:
                     runs.append((i, end, label))
+            if runs:
+                runs = self._likely(view, runs, strong, firsts, lasts)
         if self._short:
             taken = [(a, b) for a, b, _ in runs]
             extra = [(m.start(), m.end(), label) for pattern, label in self._short for m in pattern.finditer(view)]
@@ -197,6 +228,30 @@ class Redaction:
             if extra:
                 runs = sorted(runs + extra)
         return runs
+
+    def _likely(self, view: str, runs: list[Run], strong: set[int], firsts: set[int], lasts: set[int]) -> list[Run]:
+        """The runs that are a key's form, not chance (see the module docstring): long, a base64
+        run, a secret's start starting a word or its end ending one, or half or more of their word."""
+        kept: list[Run] = []
+        words: dict[tuple[int, int], int] = {}
+        spans = []
+        for a, b, label in runs:
+            m = _WORD_END.search(view, b)
+            end = m.start() if m else len(view)
+            start = a
+            while start > 0 and not _WORD_END.match(view, start - 1):
+                start -= 1
+            # `sk_live_` + a secret part: the word is the part
+            start += max((len(p) for p in self._publics if view.startswith(p, start) and start + len(p) <= a), default=0)
+            words[start, end] = words.get((start, end), 0) + b - a
+            if (b - a >= min(LONG_RUN, self._lengths.get(label, LONG_RUN)) or any(a <= i < b for i in strong)
+                    or (a == start and a in firsts) or (b == end and b in lasts)):
+                kept.append((a, b, label))
+            else:
+                spans.append(((start, end), (a, b, label)))
+        # Runs of a key around a changed or inserted character: together LONG_RUN or half the word.
+        kept += [run for word, run in spans if words[word] >= LONG_RUN or 2 * words[word] >= word[1] - word[0]]
+        return sorted(kept)
 
     def _replace(self, text: str, view: str, runs: list[Run], starts: list[int] | None) -> str:
         out: list[str] = []

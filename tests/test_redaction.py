@@ -224,3 +224,20 @@ def test_the_fixed_cases_made_up_password_leaves_the_username_readable() -> None
     username = target.credentials["username"].reveal()
     assert f'"{username}"' in (result.request or ""), result.request
     assert f"authconform-wrong-<{spec.env('WRONG_PASSWORD')}>" in (result.request or ""), result.request
+
+
+def test_text_sharing_a_few_characters_of_a_key_by_chance_stays(side: Side) -> None:
+    """A digest or base64 output holding MIN_RUN..LONG_RUN-1 characters of a key inside a longer
+    word is chance (a sha256 digest in ~4,000 does against a run's hex keys), not the key: it stays.
+    The same run standing for a key's form (truncated, half the word, at the key's ends) is replaced."""
+    from specs._redaction import LONG_RUN
+
+    key = "0123456789abcdef0123456789abcdef"[::-1] + "5a3c"
+    r = side([(key, "K", "")])
+    for n in range(MIN_RUN, LONG_RUN):
+        inner = key[10 : 10 + n]
+        digest = ("e3b0c44298fc1c149afbf4c8996fb924" + inner + "27ae41e4649b934ca495991b7852b855")[:64]
+        for text in (f"sha256:{digest}", f"  Hash: {digest.upper()}\n", f'{{"etag": "{digest}"}}'):
+            assert r(text) == text, (n, text)
+        assert leftover(r(f"key {inner} ends"), key) is None  # the word is the run: a key's piece
+        assert leftover(r(f"Bearer {key[:n]}strip_signature_x"), key) is None  # truncated, then extended
