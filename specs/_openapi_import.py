@@ -322,8 +322,38 @@ def _json_media(content: Any) -> tuple[str | None, Any]:
     return media, content[media]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def as_sent(body: Any, media: str | None) -> Any:
+    """An example as the draft keeps it: a JSON example written as a string of JSON (`"{\\n..."`)
+    is that JSON (the mock sends the text, a client reads the object); control characters other
+    than TAB and LF are dropped (spec text may not hold them, and CRLF examples are still read)."""
+    if isinstance(body, str) and _is_json(media):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            pass
+    return _clean(body)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {_clean(k) if isinstance(k, str) else k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
 def response_example(doc: Document, resp: Any, where: str) -> tuple[bool, Any, str | None]:
     """(documented, body, content type) of a response object, 3.x or 2.0."""
+    found, body, media = _response_example(doc, resp, where)
+    return found, as_sent(body, media), media
+
+
+def _response_example(doc: Document, resp: Any, where: str) -> tuple[bool, Any, str | None]:
     resp = doc.resolve(resp, where)
     if not isinstance(resp, dict):
         return False, None, None
@@ -580,6 +610,7 @@ def _request_body(doc: Document, op: Operation) -> tuple[str | None, Any, bool]:
     if media is None:
         return None, None, False
     found, example = from_media(value, doc.resolve)
+    example = as_sent(example, media)
     base = media.split(";")[0].strip().lower()
     if base == "application/x-www-form-urlencoded" and isinstance(example, dict):
         return media, {k: "" if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in example.items()}, found
