@@ -350,6 +350,74 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+# prctl(2) PR_SET_CHILD_SUBREAPER (Linux): orphans of the client's processes become the gate's
+# children instead of init's, so a job that left the client's group (setsid, a daemon's double fork)
+# can still be found, stopped and reaped.
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _subreaper(on: bool) -> bool:
+    """Make this process the reaper of its descendants' orphans (Linux); False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _children() -> set[int]:
+    """The pids whose parent is this process (live ones and zombies)."""
+    me, out = str(os.getpid()).encode(), set()
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat", "rb") as fh:
+                        fields = fh.read().rsplit(b")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if len(fields) > 1 and fields[1] == me:
+                    out.add(int(name))
+    return out
+
+
+def _ours(pid: int, marks: set[bytes]) -> bool:
+    """Whether a process has the client's environment entries `marks` (its mock's URL): concurrent
+    gate runs in one process adopt each other's orphans, and each stops only its own."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return marks <= set(fh.read().split(b"\0"))
+    except OSError:
+        return False
+
+
+async def _stop_escaped(before: set[int], client: int, marks: set[bytes]) -> None:
+    """Kill and reap the orphans adopted from the client (see PR_SET_CHILD_SUBREAPER): each is a
+    session of its own now, stopped with its group; bounded rounds, as each death may orphan more."""
+    deadline = time.monotonic() + KILL_GRACE
+    waiting: set[int] = set()  # killed, not yet reaped (a zombie's environment cannot be read)
+    while time.monotonic() < deadline:
+        adopted = {pid for pid in _children() - before - {client} - waiting if _ours(pid, marks)}
+        if not adopted and not waiting:
+            return
+        for pid in adopted:
+            for kill in (os.killpg, os.kill):  # its group (a daemon leads one) and itself
+                with contextlib.suppress(OSError):
+                    kill(pid, signal.SIGKILL)
+        waiting |= adopted
+        await asyncio.sleep(0.05)
+        for pid in list(waiting):
+            try:
+                done = os.waitpid(pid, os.WNOHANG)[0] == pid
+            except ChildProcessError:
+                done = True
+            if done:
+                waiting.discard(pid)
+
+
 async def _stop(pgid: int, exited: asyncio.Event) -> None:
     """SIGTERM the client's whole process group (CMD and its background jobs), SIGKILL what is left
     after KILL_GRACE."""
@@ -368,15 +436,20 @@ async def run_client(command: Sequence[str], env: Mapping[str, str], timeout: fl
     """Run CMD in a session of its own, its output passed through redacted, until it exits, the
     timeout passes or `stop` is set; then stop its whole process group and drain its output (bounded)."""
     loop = asyncio.get_running_loop()
+    reaper = _subreaper(True)
+    before = _children() if reaper else set()
     try:
         transport, protocol = await loop.subprocess_exec(
             lambda: _ClientProtocol(READ_CHUNK, loop), *command, env=dict(env), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
     except FileNotFoundError:
+        _subreaper(False)
         return ClientRun(127, f"cannot run `{command[0]}`: command not found")
     except PermissionError:
+        _subreaper(False)
         return ClientRun(126, f"cannot run `{command[0]}`: permission denied")
     except OSError as exc:
+        _subreaper(False)
         return ClientRun(126, f"cannot run `{command[0]}`: {exc.strerror or exc}")
     pgid = transport.get_pid()  # the session leader: its pid is the group's id
     pumps = [asyncio.ensure_future(_pump(protocol.stdout, out, redact())),
@@ -396,6 +469,9 @@ async def run_client(command: Sequence[str], env: Mapping[str, str], timeout: fl
         for w in waits:
             w.cancel()
         await _stop(pgid, protocol.exited)
+        if reaper:
+            await _stop_escaped(before, pgid, {f"{k}={v}".encode() for k, v in env.items() if k.endswith("_BASE_URL")})
+            _subreaper(False)
         # What the group wrote is read to the end; a process that left the group (setsid) and holds
         # the pipes open does not hold the gate: the drain is bounded, then the pipes are closed.
         _, pending = await asyncio.wait(pumps, timeout=DRAIN_SECONDS)

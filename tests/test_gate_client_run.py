@@ -59,6 +59,27 @@ def test_background_job_neither_outlives_nor_holds_the_gate(tmp_path: Path) -> N
 
 
 @needs_curl
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the gate reaps orphans with Linux's PR_SET_CHILD_SUBREAPER")
+def test_a_job_that_left_the_clients_group_does_not_outlive_the_gate(tmp_path: Path) -> None:
+    """A background job that calls setsid (a daemon's way) is out of the group's reach: the gate,
+    the reaper of the client's orphans, kills it too, and is not held by its open stdout."""
+    escape = (f"{sys.executable} -c 'import os, time; os.setsid(); open(\"esc.pid\", \"w\").write(str(os.getpid())); "
+              f"time.sleep(120)' &")
+    proc, took = gate("cloro", "--timeout", "40", "--", "sh", "-c", f"{RIGHT}; {escape} sleep 1; echo started",
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert b"started" in proc.stdout and took < 20, took  # hang bound: the timeout is 40 s
+    pid = int((tmp_path / "esc.pid").read_text())
+    deadline = time.monotonic() + 5
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _running(pid)
+    if alive:
+        os.kill(pid, signal.SIGKILL)  # this test's own leftover
+    assert not alive, "a client's job that left its process group outlived the gate"
+
+
+@needs_curl
 @pytest.mark.parametrize("script", [f"{RIGHT}; sleep 60", f"trap '' TERM; {RIGHT}; sleep 60"],
                          ids=["sleeps", "ignores-sigterm"])
 def test_timeout_exits_3_and_says_so_once(tmp_path: Path, script: str) -> None:
