@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from fixtures import ROOT, SETTINGS, MockStartError, Settings, TargetPool, add_options, settings_from
+from fixtures import ROOT, SETTINGS, Heartbeat, MockStartError, Settings, TargetPool, add_options, settings_from
 from suites import CaseResult, Report, Secret, judge_baseline, live_target
 from suites._gather import install as install_gather, is_worker, received, selected_ids, ship
 
@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REPORT] = Report(settings.mode)
     config.stash[RECORD] = config.getoption("record", None)
     install_gather(config, lambda: _secrets(config))
+    config.pluginmanager.register(Heartbeat(config), "authconform-heartbeat")
 
 
 def _secrets(config: pytest.Config) -> list[Secret]:

@@ -218,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     could_not: list[str] = []
     try:
-        for name in args.names or NAMES:
-            print(f"\n## {name}", flush=True)
+        chosen = args.names or NAMES
+        for i, name in enumerate(chosen, 1):
+            # Where a long run is: which benchmark of how many, and the time so far.
+            print(f"\n## {name} [{i}/{len(chosen)}, {time.perf_counter() - t0:.0f} s elapsed]", flush=True)
             try:
                 RUNNERS[name](args, summary)
             except BenchError as exc:  # one run that cannot start does not stop the others

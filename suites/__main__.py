@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -16,8 +17,11 @@ from ._mutation import DEFAULT_WORKERS, catalogue_of, plan, run_matrix
 
 
 def _workers(text: str) -> int:
+    if text == "auto":
+        # One pair keeps about one core busy (the suite and its mock ping-pong): one worker per core.
+        return max(1, min(16, os.cpu_count() or 1))
     if not text.isdigit() or not 1 <= int(text) <= 16:
-        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}; a whole number from 1 to 16")
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}; a whole number from 1 to 16, or auto (one per core)")
     return int(text)
 
 
@@ -85,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--fixed-only", action="store_true", help="run the fixed cases only, not the generated engine")
     m.add_argument("--sample", action="store_true", help="plant each defect once, in one provider it applies to (CI-sized)")
     m.add_argument("--cases", default="*", metavar="GLOB", help="only cases whose id matches (e.g. 'cloro.missing*'); default all")
-    m.add_argument("--workers", type=_workers, default=DEFAULT_WORKERS, metavar="N", help=f"worker processes (default {DEFAULT_WORKERS})")
+    m.add_argument("--workers", "-n", type=_workers, default=DEFAULT_WORKERS, metavar="N", help=f"worker processes, or auto: one per core (default {DEFAULT_WORKERS})")
     m.add_argument("--json", metavar="FILE", help="also write the matrix as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     m.set_defaults(subparser=m, run=_run_mutation)

@@ -294,7 +294,7 @@ def run_matrix(
         if progress:
             what = "clean" if run.defect is None else run.defect
             status = f"error: {run.error}" if run.error else f"{len(run.signals)} non-passing checks"
-            progress(f"[{len(done)}/{len(pairs)}] {run.provider} x {what}: {status} ({run.elapsed:.1f}s)")
+            progress(f"[{len(done)}/{len(pairs)}, {time.perf_counter() - start:.0f}s elapsed] {run.provider} x {what}: {status} ({run.elapsed:.1f}s)")
 
     if workers <= 1:
         # The next pair's mock starts (a Python process importing aiohttp) while this pair runs.

@@ -237,3 +237,20 @@ def test_a_live_target_that_fails_its_health_check_fails_the_run_under_xdist() -
     assert run.returncode == 1, run.stdout[-2000:]
     assert [line for line in run.stdout.splitlines() if line.startswith("target: ")] == [
         next(line for line in run.stdout.splitlines() if line.startswith(f"target: {spec.id}: {url} cannot be reached"))]
+
+
+def test_a_long_run_says_how_far_it_is_with_the_time_so_far() -> None:
+    """After each interval, one `[done/total, Ns elapsed]` line; none before it is due."""
+    from types import SimpleNamespace
+
+    from fixtures import Heartbeat
+
+    lines: list[str] = []
+    reporter = SimpleNamespace(write_line=lines.append)
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter))
+    due, later = Heartbeat(config, every=0.0), Heartbeat(config, every=3600.0)
+    for beat in (due, later):
+        beat.pytest_sessionstart(SimpleNamespace(testscollected=3))
+        for when in ("setup", "call", "teardown", "setup", "call", "teardown"):
+            beat.pytest_runtest_logreport(SimpleNamespace(when=when))
+    assert lines == ["[1/3, 0s elapsed]", "[2/3, 0s elapsed]"]
