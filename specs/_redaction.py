@@ -29,6 +29,7 @@ A whole secret part becomes `<label>`; any other form `<label:partial>`.
 from __future__ import annotations
 
 import base64
+import bisect
 import re
 from typing import Iterable, NamedTuple
 
@@ -235,12 +236,13 @@ class Redaction:
         kept: list[Run] = []
         words: dict[tuple[int, int], int] = {}
         spans = []
+        # Where words end, found once: linear in the text however many runs it holds.
+        ends = [m.start() for m in _WORD_END.finditer(view)]
         for a, b, label in runs:
-            m = _WORD_END.search(view, b)
-            end = m.start() if m else len(view)
-            start = a
-            while start > 0 and not _WORD_END.match(view, start - 1):
-                start -= 1
+            k = bisect.bisect_left(ends, b)
+            end = ends[k] if k < len(ends) else len(view)
+            k = bisect.bisect_left(ends, a)
+            start = ends[k - 1] + 1 if k else 0
             # `sk_live_` + a secret part: the word is the part
             start += max((len(p) for p in self._publics if view.startswith(p, start) and start + len(p) <= a), default=0)
             words[start, end] = words.get((start, end), 0) + b - a

@@ -241,3 +241,17 @@ def test_text_sharing_a_few_characters_of_a_key_by_chance_stays(side: Side) -> N
             assert r(text) == text, (n, text)
         assert leftover(r(f"key {inner} ends"), key) is None  # the word is the run: a key's piece
         assert leftover(r(f"Bearer {key[:n]}strip_signature_x"), key) is None  # truncated, then extended
+
+
+def test_many_runs_in_one_long_word_take_linear_time(side: Side) -> None:
+    """A client may print one long word holding thousands of short runs of a key: finding their
+    words is done once per text (before: every run walked back to its word's start, minutes here)."""
+    import time
+
+    key = "0123456789abcdef0123456789abcdef"[::-1] + "5a3c"
+    r = side([(key, "K", "")])
+    word = "".join("ghijklmnopqrstuvwxyz"[i % 20] + key[:7] for i in range(20_000))  # 160 KB, no separator
+    started = time.monotonic()
+    out = r(word)
+    assert time.monotonic() - started < 30, "hang bound"  # about 0.2 s; quadratic was over 300 s
+    assert leftover(out, key) is None
