@@ -197,3 +197,18 @@ def test_a_body_past_the_total_cap_is_408(running: Any, short_waits: None) -> No
     took = time.monotonic() - began
     sock.close()
     assert b" 408 " in line and 2.5 < took < 6.0, (line, took)
+
+
+def test_a_stream_of_empty_gzip_members_is_refused_not_decoded_member_by_member() -> None:
+    """1 MiB of empty gzip members, gzipped again (2.6 KB on the wire), cost 1.5 s of the event loop
+    (each member restarted the inflater on the rest); past MAX_MEMBERS it is a bad coding. A few
+    members, as RFC 1952 §2.2 allows, still decode."""
+    from mocks._body import MAX_MEMBERS, BodyProblem, decode
+
+    member = gzip.compress(b"", mtime=0)
+    inner = member * ((1 << 20) // len(member))
+    with pytest.raises(BodyProblem) as refused:
+        decode("gzip, gzip", gzip.compress(inner, 9, mtime=0), 1 << 20)
+    assert refused.value.name == "bad_coding"
+    some = b"".join(gzip.compress(b"%d," % i, mtime=0) for i in range(MAX_MEMBERS))
+    assert decode("gzip", some, 1 << 20) == b"".join(b"%d," % i for i in range(MAX_MEMBERS))
