@@ -16,6 +16,9 @@ from ._regex import SpecRegexError, spec_regex
 
 Problems = list[tuple[list[Any], str]]
 
+# The fewest distinct keys a token shape must allow (see the alphabet check below).
+MIN_KEY_SPACE = 2**32
+
 
 def responses(raw: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     """Every response the spec describes, with its YAML path: failures and variants, success, exchange."""
@@ -48,9 +51,17 @@ def lint(raw: dict[str, Any]) -> Problems:
     token = cred["token"]
     if token.get("alphabet") is not None:
         try:
-            g.alphabet_chars(token["alphabet"])
+            chars = g.alphabet_chars(token["alphabet"])
         except ValueError as exc:
             problems.append((["credential", "token", "alphabet"], f"{token['alphabet']!r}: {exc}"))
+        else:
+            length = token.get("length")
+            # Too few keys of the shape: the mock cannot mint distinct keys (valid, expired, revoked
+            # would be one), and a made-up wrong key of the right shape may be a valid one.
+            if isinstance(length, int) and length > 0 and len(chars) ** length < MIN_KEY_SPACE:
+                problems.append((["credential", "token", "alphabet"],
+                                 f"{token['alphabet']!r}: {len(chars)} character(s) over {length} positions make fewer "
+                                 f"than 2**32 keys; list more characters or give a longer length"))
 
     for part in ("probe", "exchange"):
         d = raw.get(part)

@@ -72,6 +72,9 @@ HOSTILE: list[tuple[str, Callable[[], bytes], str | None, str]] = [
      "credential.header", "duplicate key 'header'"),
     ("alphabet-space-range", lambda: _sub("alphabet: A-Za-z0-9", "alphabet: ' -~'").encode(),
      "credential.token.alphabet", "U+0020 is not a token68 character"),
+    # One character (or too few over too few positions): every key the mock mints is the same one.
+    ("alphabet-one-key", lambda: _sub("alphabet: A-Za-z0-9", "alphabet: 'a-a'").encode(),
+     "credential.token.alphabet", "fewer than 2**32 keys"),
     ("alphabet-negated", lambda: _sub("alphabet: A-Za-z0-9", "alphabet: '^a'").encode(), "credential.token.alphabet", "negated class"),
     ("alphabet-control", lambda: _sub("alphabet: A-Za-z0-9", 'alphabet: "A-Z\\x01"').encode(),
      "credential.token.alphabet", "U+0001 is not a token68 character"),
