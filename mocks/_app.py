@@ -384,7 +384,7 @@ def _protected(state: MockState, routed: bool = False) -> Handler:
         ))  # fmt: skip
         # decide(plan, ...) without the extra call; any other path: the decider its route names,
         # matched on the percent-decoded path as aiohttp's router matches.
-        d = (entry if select is None else select(head[0], request.path))(head, store, monotonic())
+        d = (entry if select is None else select(head.method, request.path))(head, store, monotonic())
         journal.add(head, request.remote, d)
         if run is not None:
             run.after(d)

@@ -170,7 +170,7 @@ def decide(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
 
 def decide_any(plan: Plan, head: Head, store: KeyStore, now: float) -> Decision:
     """The mock's answer to any request under the API base: authenticated first, then routed."""
-    return plan.router.select(head[0], head[1])(head, store, now)
+    return plan.router.select(head.method, head.target)(head, store, now)
 
 
 def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Decision]:
@@ -219,9 +219,9 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
         """6. Past auth: the probe's method and body, or a route's body check; then the success."""
         name = success
         if probe:
-            if head[0] != method:
+            if head.method != method:
                 name = "method_not_allowed"
-            elif has_bad_request and head[3]:
+            elif has_bad_request and head.body:
                 fields = fields_of(head)
                 if fields is None or fields == bad_body:
                     name = "bad_request"
@@ -269,7 +269,7 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
 
     def core(head: Head, store: KeyStore, now: float) -> Decision:
         """Steps 1-4, then the key."""
-        lines = head[4]  # credential
+        lines = head.credential
         if lines is None:
             lines = credential_lines(plan, head)
         if len(lines) == 1:

@@ -87,7 +87,7 @@ class Journal:
         pack = self._pack
 
         def add(head: Head, remote: str | None, decision: Decision | None, fault: str | None = None) -> None:
-            append((seq(), now(), head[0], head[1], head[2], head[3], remote, decision, fault))
+            append((seq(), now(), head.method, head.target, head.headers, head.body, remote, decision, fault))
             if len(pending) >= CHUNK:
                 pack()
 
