@@ -114,9 +114,19 @@ async def _serve_until_signal(app: web.Application, host: str, port: int, out: T
         out.flush()
         await stop.wait()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        ignore_stop_signals(loop)
         await runner.cleanup()
+
+
+def ignore_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """Once the stop has begun, a second SIGINT/SIGTERM is ignored, not the default action.
+
+    The stop is already under way (journal still to write); restoring the default handler here
+    would let a second signal (Ctrl-C twice, or a supervisor's TERM after the group's INT) kill
+    the process mid-write with status -2/-15. SIGKILL remains for a stop that hangs."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def serve(

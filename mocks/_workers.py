@@ -43,7 +43,7 @@ from specs import ProviderSpec
 
 from ._app import MOCK, MockState
 from ._scenarios import Scenario
-from ._serve import SHUTDOWN_SECONDS, base_url, serve_line, start, write_entries
+from ._serve import SHUTDOWN_SECONDS, base_url, ignore_stop_signals, serve_line, start, write_entries
 
 MAX_WORKERS = 64
 # The admin changes a worker hands to the parent (MockState.apply's operations).
@@ -460,8 +460,7 @@ class Parent:
             code = await self._shutdown(journal_path)
             return 1 if failure is not None or len(self.alive) < len(self.channels) else code
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            ignore_stop_signals(loop)
 
     async def _serve(self, reading: list[asyncio.Task[None]]) -> str | None:
         """Serve until a stop signal (None), or until no worker is left (what happened)."""

@@ -258,3 +258,24 @@ def test_serve_tls(served: Any) -> None:
         assert resp.status == 200
     code, _, err = s.stop()
     assert code == 0 and err == "" and not Path(line["ca_bundle"]).exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_repeated_stop_signal_does_not_kill_the_stop(served: Any, tmp_path: Path, workers: str, sig: int) -> None:
+    """Ctrl-C twice, or the group's INT then a supervisor's TERM: the stop that began finishes, exit 0,
+    journal written; a second signal during it must not fall back to the default action (-2/-15)."""
+    journal = tmp_path / "journal.jsonl"
+    s = served(IDS[0], "--workers", workers, "--journal", str(journal))
+    spec = SPECS[IDS[0]]
+    probe_request(s.line["base_url"], spec, spec.credential.render(s.line["keys"]["valid"]))
+    deadline = time.monotonic() + STOP_SECONDS
+    while s.proc.poll() is None and time.monotonic() < deadline:  # bounded: at most STOP_SECONDS of signals
+        try:
+            s.proc.send_signal(sig)
+        except ProcessLookupError:
+            break
+        time.sleep(0.002)
+    code, _, err = s.stop(signal.SIGTERM)
+    assert code == 0, f"exit status {code}; stderr: {err[-500:]}"
+    assert "Traceback" not in err and journal.exists() and journal.read_text().count("\n") >= 1
