@@ -86,7 +86,9 @@ def test_first_of_two_lines_is_non_strict_with_the_rfc_sentence(plausible) -> No
 
 def _encoding_item(spec: ProviderSpec, kind: str, byte: bytes) -> Generated:
     """The encoding strategy's own item of a kind carrying one byte (found, not rebuilt by hand)."""
-    quiet = settings(database=None, max_examples=5000, phases=[Phase.generate], deadline=None, suppress_health_check=list(HealthCheck))
+    # derandomize: the search is the same on every run (an unseeded one sometimes found nothing).
+    quiet = settings(database=None, max_examples=5000, phases=[Phase.generate], deadline=None, derandomize=True,
+                     suppress_health_check=list(HealthCheck))
     return find(strategy_for(spec, "encoding"), lambda i: i.kind == kind and i.exprs()[0].ops[-1].data == byte, settings=quiet)
 
 
