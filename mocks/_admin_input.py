@@ -38,12 +38,31 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_names)
+    except _DuplicateName as exc:
+        raise AdminInputError(exc.field, f"{exc.field} is given twice: the body is ambiguous; give each field once") from None
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; deep nesting recurses
         raise AdminInputError(None, f"the body must be JSON: {MINT_SHAPE}") from None
     if not isinstance(data, dict):
         raise AdminInputError(None, f"the body must be a JSON object: {MINT_SHAPE}")
     return data
+
+
+class _DuplicateName(Exception):
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose names are unique (RFC 8259 §4: "The names within an object SHOULD be
+    unique"); `{"state": "valid", "state": "revoked"}` is refused, not read as its last name."""
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise _DuplicateName(name)
+        out[name] = value
+    return out
 
 
 def _name(data: Mapping[str, Any], field: str, what: str) -> str | None:

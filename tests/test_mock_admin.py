@@ -279,6 +279,19 @@ def test_mint_field_types_are_checked(running: Any, provider: str, field: str, v
     assert status == 400 and (body.get("field") == field or body["error"].startswith(field)), body
 
 
+@pytest.mark.parametrize("provider", IDS)
+def test_a_field_given_twice_is_refused_not_read_as_the_last(running: Any, provider: str) -> None:
+    """`{"state": "valid", "state": "revoked"}` minted a revoked key (the last name won): now a 400
+    naming the field, and no key is minted; a nested duplicate is refused the same way."""
+    url = running(provider).base_url
+    before = admin(url, "GET", "keys")[1]
+    for body in (b'{"state": "valid", "state": "revoked"}', b'{"scopes": [], "x": {"a": 1, "a": 2}}'):
+        reply = _raw(url, "POST", "keys", body)
+        assert reply.status == 400 and "twice" in reply.json()["error"], reply.body[:200]
+    assert _raw(url, "POST", "keys", b'{"state": "valid", "state": "revoked"}').json()["field"] == "state"
+    assert admin(url, "GET", "keys")[1] == before
+
+
 @pytest.mark.parametrize("provider", BOUND)
 def test_a_whole_number_binding_is_a_resource_id(running: Any, provider: str) -> None:
     """`binding: 777` binds to resource 777 (the probe may send its id as a number): the key works there."""
