@@ -717,7 +717,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
                              "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS and ID_CA_BUNDLE")
     parser.add_argument("--scenario", metavar="NAME",
                         help="change the mock's state mid-run: expire-after:N, revoke-after:N, rate-limit:N, flaky:N")
-    parser.add_argument("--report", metavar="DIR", type=Path, help="write gate-ID.json and gate-ID.xml (JUnit) here")
+    parser.add_argument("--report", metavar="DIR", help="write gate-ID.json and gate-ID.xml (JUnit) here")
     parser.add_argument("--timeout", metavar="SECONDS", type=float,
                         help=f"stop the client after this long (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--allow", metavar="RULE", action="append",
@@ -802,13 +802,39 @@ def _check(args: argparse.Namespace) -> tuple[ProviderSpec, list[str]]:
             raise GateError(f"--scenario: {exc}") from None
         if refusal:
             raise GateError(f"--scenario: {refusal}")
-    if args.report is not None and args.report.exists() and not args.report.is_dir():
-        raise GateError(f"--report {args.report}: that is a file; give a folder (created if missing) for gate-{spec.id}.json and .xml")
+    if args.report is not None:
+        args.report = report_folder(args.report, spec.id)
     known_rules = [r.id for r in rules_for(spec)]
     for rid in args.allow:
         if rid not in known_rules:
             raise GateError(f"--allow {rid}: no such rule for {spec.id}; one of: {', '.join(known_rules)}")
     return spec, command
+
+
+def report_folder(raw: str, provider: str) -> Path:
+    """The --report folder, made and proven writable before the client runs (GateError if it cannot be).
+
+    A report that cannot be written is found out now, as a usage error, not after the client's whole
+    run: an empty name (which Path reads as the current folder), a file, a link to nothing, a report
+    name taken by a folder, a folder that cannot be created or written."""
+    hint = f"give a folder (created if missing) for gate-{provider}.json and .xml"
+    if not raw.strip():
+        raise GateError(f"--report needs a folder name; {hint}")
+    folder = Path(raw)
+    if folder.is_symlink() and not folder.exists():
+        raise GateError(f"--report {raw}: a link to nothing; {hint}")
+    if folder.exists() and not folder.is_dir():
+        raise GateError(f"--report {raw}: that is a file; {hint}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GateError(f"--report {raw}: cannot create it ({exc.strerror or exc}); {hint}") from None
+    for name in (f"gate-{provider}.json", f"gate-{provider}.xml"):
+        if (folder / name).is_dir():
+            raise GateError(f"--report {raw}: {name} there is a folder; {hint}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise GateError(f"--report {raw}: not writable; {hint}")
+    return folder
 
 
 class _Stopped(Exception):

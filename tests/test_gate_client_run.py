@@ -140,6 +140,25 @@ def test_report_at_an_existing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @needs_curl
+@pytest.mark.parametrize("make, arg, needle", [
+    (lambda d: None, "", "--report needs a folder name"),
+    (lambda d: (d / "dangling").symlink_to(d / "nowhere"), "dangling", "a link to nothing"),
+    (lambda d: (d / "reports" / "gate-cloro.json").mkdir(parents=True), "reports", "gate-cloro.json there is a folder"),
+    (lambda d: (d / "file").write_text("x"), "file/reports", "cannot create it"),
+], ids=["empty", "dangling-link", "report-name-is-a-folder", "under-a-file"])
+def test_a_report_folder_that_cannot_take_the_report_is_refused_before_the_client_runs(tmp_path: Path, make, arg: str, needle: str) -> None:
+    """Found before the client runs, one line, exit 2 (it used to print PASS, then fail, or write
+    into the current folder for `--report ''`)."""
+    make(tmp_path)
+    proc, _ = gate("cloro", "--report", arg, "--", "sh", "-c", f"{RIGHT}; echo ran", cwd=tmp_path)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+    assert b"ran" not in proc.stdout and "Traceback" not in err
+    assert not list(tmp_path.glob("gate-*")), "nothing written into the current folder"
+
+
+@needs_curl
 def test_sigint_stops_the_client_and_still_reports(tmp_path: Path) -> None:
     """SIGINT mid-run: exit 130, the client's group stopped, the requests so far judged and reported."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
