@@ -38,7 +38,7 @@ test: $(STAMP) browser
 	$(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 mutation: $(STAMP)
-	$(PY) -m suites mutation -n auto $(MUTATION_ARGS)
+	$(PY) -m drive mutation -n auto $(MUTATION_ARGS)
 
 # The HTML report's browser test needs Debian's chromium; without it that one test skips, saying so.
 browser:

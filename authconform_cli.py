@@ -23,8 +23,8 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "check": ("specs", "check provider specs (schema and lint)"),
     "import-openapi": ("specs", "draft a spec from an OpenAPI document"),
     "export-openapi": ("specs", "write an OpenAPI document from a spec"),
-    "mutation": ("suites", "the kill matrix: plant every defect, show the suite catches each"),
-    "drift": ("suites", "compare a live record with what the mocks answer"),
+    "mutation": ("drive", "the kill matrix: plant every defect, show the suite catches each"),
+    "drift": ("drive", "compare a live record with what the mocks answer"),
     "suite": (None, "run the conformance suite (pytest options follow: -k, --live, -n auto, --report DIR)"),
 }
 
@@ -38,7 +38,7 @@ def usage() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Dispatch to `python -m mocks|specs|suites COMMAND ARGS`, or pytest for `suite`; the exit status."""
+    """Dispatch to `python -m mocks|specs|drive COMMAND ARGS`, or pytest for `suite`; the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage(), file=sys.stdout if args else sys.stderr)

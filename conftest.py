@@ -12,12 +12,13 @@ from typing import Iterator
 
 import pytest
 
-from fixtures import ROOT, SETTINGS, Heartbeat, MockStartError, Settings, TargetPool, add_options, settings_from
+from drive import MockStartError
+from fixtures import ROOT, SETTINGS, Heartbeat, Settings, TargetPool, add_options, settings_from
 from suites import CaseResult, Report, Secret, judge_baseline, live_target
 from suites._gather import install as install_gather, is_worker, received, selected_ids, ship
 
 # The Hypothesis engine's options (--max-examples, --request-budget, --pace) and summary lines.
-pytest_plugins = ["suites._engine_plugin"]
+pytest_plugins = ["suites.engine.plugin"]
 
 REPORT = pytest.StashKey[Report]()
 POOL = pytest.StashKey[TargetPool]()

@@ -3,7 +3,7 @@ Hypothesis loop over one keep-alive connection (README Performance, row 4).
 
 `python -m bench.bench_engine [--provider ID] [--examples N] [--rounds N] [--schemathesis-examples N]`
 
-- engine: every strategy of suites/_strategies.py against the mock, each request judged by the
+- engine: every strategy of suites/engine/_strategies.py against the mock, each request judged by the
   four properties (checks, oracle, redaction), requests / wall time of the searches;
 - bare loop: `@given(st.text(...))` sending `Authorization: <scheme> <text>` on one keep-alive
   connection, no checks: the limit a Hypothesis-driven sender reaches here;
@@ -35,7 +35,7 @@ from bench._report import floor, ratio, save, table  # noqa: E402
 from specs import openapi_document as openapi  # noqa: E402
 from specs import get_spec  # noqa: E402
 from suites import Connection, RawRequest, mock_target  # noqa: E402
-from suites._engine import EngineOptions, EngineSession, strategy_names  # noqa: E402
+from suites.engine import EngineOptions, EngineSession, strategy_names  # noqa: E402
 
 SCHEMATHESIS_FLOOR = 10.0
 BARE_FLOOR = 0.5

@@ -8,8 +8,7 @@ from ._admin import AdminError, MockAdmin
 from ._baseline import judge_baseline
 from ._cases import Case, cases_for
 from ._health import check_health
-from ._mock_process import MockProcess, MockStartError, start_mocks
-from ._drift import Answer, RecordError, load_record
+from ._drift import Answer, Drift, DriftReport, RecordError, compare, load_record
 from ._report import Report
 from ._result import CaseResult, CheckResult
 from ._runner import run_case
@@ -19,8 +18,8 @@ from ._transport import Connection, RawRequest, RawResponse
 from ._verdict import Verdict, worst
 
 __all__ = [
-    "ENV_SUFFIX", "LIVE", "MOCK", "AdminError", "Answer", "Case", "CaseResult", "CheckResult", "Connection", "MockAdmin",
-    "MockProcess", "MockStartError", "RawRequest", "RawResponse", "RecordError", "Report", "Secret", "Target", "Verdict",
-    "cases_for", "check_base_url", "check_health", "judge_baseline", "leaks", "live_target", "load_record",
-    "mock_target", "redact", "run_case", "start_mocks", "worst",
+    "ENV_SUFFIX", "LIVE", "MOCK", "AdminError", "Answer", "Case", "CaseResult", "CheckResult", "Connection", "Drift",
+    "DriftReport", "MockAdmin", "RawRequest", "RawResponse", "RecordError", "Report", "Secret", "Target", "Verdict",
+    "cases_for", "check_base_url", "check_health", "compare", "judge_baseline", "leaks", "live_target", "load_record",
+    "mock_target", "redact", "run_case", "worst",
 ]

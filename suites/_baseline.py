@@ -19,11 +19,10 @@ from specs import Deviation, ProviderSpec
 
 from ._cases import cases_for
 from ._checks import CHECKS
-from ._engine_judge import PROPERTY
 from ._result import DEVIATION_NOTE, CaseResult
-from ._strategies import STRATEGIES
 from ._target import MOCK
 from ._verdict import Verdict
+from .engine import PROPERTY, STRATEGIES
 
 SEEN = "seen"
 STALE = "stale"

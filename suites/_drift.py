@@ -1,7 +1,7 @@
 """Drift: what the live provider answered versus what its mock (and so its spec) answers, case by case.
 
 `pytest --live --record DIR` keeps, for every fixed case that ran, the judged exchange as the target
-answered it, keys already placeholders, in DIR/record.json. `python -m suites drift DIR` starts the
+answered it, keys already placeholders, in DIR/record.json. `python -m drive drift DIR` starts the
 mock of every recorded provider, runs the same cases against it and compares, case by case:
 - the status;
 - the body's shape: JSON keys and value types, recursively;
@@ -20,15 +20,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from specs import ProviderSpec
 
-from ._cases import POSITIVE, cases_for
-from ._mock_process import MockStartError, start_mocks
+from ._cases import POSITIVE
 from ._result import CaseResult
-from ._runner import run_case
-from ._target import mock_target
 from ._verdict import Verdict
 
 RECORD_FILE = "record.json"
@@ -304,7 +301,7 @@ class DriftReport:
     notes: list[str]
 
     def lines(self, source: str) -> list[str]:
-        """What `python -m suites drift` prints."""
+        """What `python -m drive drift` prints."""
         out = [f"note: {n}" for n in self.notes]
         if not self.drifts:
             if not self.compared:
@@ -316,37 +313,3 @@ class DriftReport:
             out.append(cid)
             out += [f"  {d.line()}" for d in self.drifts if d.case_id == cid]
         return out
-
-
-def drift_against_mocks(record: dict[str, Any], specs: Sequence[ProviderSpec]) -> DriftReport:
-    """Run every recorded case of the given specs against a fresh mock of its provider and compare."""
-    by_provider = {s.id: s for s in specs}
-    recorded = [c for c in record["cases"] if c["provider"] in by_provider]
-    notes: list[str] = []
-    drifts: list[Drift] = []
-    compared = 0
-    providers = list(dict.fromkeys(c["provider"] for c in recorded))
-    if not providers:
-        return DriftReport([], 0, ["the record holds no case of the selected providers"])
-    mocks = start_mocks(providers)
-    try:
-        for provider in providers:
-            spec, mock = by_provider[provider], mocks[provider]
-            target = mock_target(spec, mock.base_url, mock.keys)
-            cases = {c.id: c for c in cases_for(spec)}
-            for rec in (c for c in recorded if c["provider"] == provider):
-                case = cases.get(rec["case_id"])
-                if case is None:
-                    notes.append(f"{rec['case_id']}: the spec has no such case now; not compared")
-                    continue
-                result = run_case(case, target)
-                if result.verdict is Verdict.SKIP or result.response is None:
-                    notes.append(f"{case.id}: not run on the mock ({result.reason or 'no exchange'}); not compared")
-                    continue
-                compared += 1
-                drifts += compare(spec, case.id, case.klass, Answer.from_dict(rec["response"]), Answer.parse(result.response))
-    finally:
-        for mock in mocks.values():
-            mock.stop()
-    return DriftReport(drifts, compared, notes)
-

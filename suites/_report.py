@@ -214,7 +214,7 @@ class Report:
         return [json_path, xml_path, html_path]
 
     def write_record(self, directory: str | Path) -> Path:
-        """Write record.json (what the targets answered, case by case) for `python -m suites drift DIR`."""
+        """Write record.json (what the targets answered, case by case) for `python -m drive drift DIR`."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         path = out / RECORD_FILE

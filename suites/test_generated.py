@@ -10,9 +10,10 @@ from typing import Callable, Iterator
 
 import pytest
 
-from fixtures import SETTINGS, MockStartError, enact
-from suites._engine import EngineSession, strategy_names
-from suites._engine_plugin import engine_options, record_run
+from drive import MockStartError
+from fixtures import SETTINGS, enact
+from suites.engine import EngineSession, strategy_names
+from suites.engine.plugin import engine_options, record_run
 
 pytestmark = pytest.mark.generated
 

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import pytest
 
 from _helpers import SPECS
-from fixtures import MockProcess
+from drive import MockProcess
 from mocks import MockServer
 
 # A test calls record_property(SUMMARY, line) to have line printed in the terminal summary

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from fixtures import ROOT, MockProcess, clean_env
+from drive import MockProcess
+from fixtures import ROOT, clean_env
 from specs import Deviation, ProviderSpec, get_spec
 from suites import LIVE, MOCK, Report, Secret, Target, Verdict, cases_for, judge_baseline, mock_target, run_case
 
@@ -150,7 +151,7 @@ GENERATED_403 = Deviation("generated.token", "status_matches_catalogue", "answer
 
 def _generated(mock: MockProcess, spec: ProviderSpec):
     """The token strategy against the mock as a live target (no budget, no pace: a local mock)."""
-    from suites._engine import EngineOptions, EngineSession
+    from suites.engine._session import EngineOptions, EngineSession
 
     session = EngineSession(_live(mock, spec), EngineOptions(max_examples=20, database=None))
     try:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from fixtures import ROOT, LocalServer, MockProcess, clean_env, run_suite
+from drive import MockProcess
+from fixtures import ROOT, LocalServer, clean_env, run_suite
 from suites import Answer, RecordError, Secret, leaks, load_record
 from suites._drift import shape, shape_diff
 

@@ -15,12 +15,13 @@ from typing import Any, Callable
 import pytest
 from aiohttp import web
 
-from fixtures import LocalServer, MockProcess
+from drive import MockProcess
+from fixtures import LocalServer
 from specs import Rule, get_spec
 from suites import Verdict, mock_target
-from suites._engine import EngineOptions, EngineSession, Finding, StrategyRun
-from suites._engine_template import KeyExpr, Op
-from suites._strategies import Generated
+from suites.engine._session import EngineOptions, EngineSession, Finding, StrategyRun
+from suites.engine._strategies import Generated
+from suites.engine._template import KeyExpr, Op
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +112,7 @@ def test_strategy_finds_its_planted_defect(planted: Planted, mocks) -> None:
     finding = found[0]
     assert finding.item is not None and finding.how in ("shrunk", "simplest of its kind")
     assert planted.minimal(finding.item), f"not minimal ({planted.why}): {finding.request}"
-    assert "replay this request: python -m suites._engine_replay" in finding.message()
+    assert "replay this request: python -m suites.engine.replay" in finding.message()
     clean = _run(mocks[(planted.provider, None)], planted.strategy)
     same = [f for f in _found(clean, planted.check, planted.verdict) if f.kind == finding.kind]
     assert not same, f"the clean {planted.provider} mock shows it too: {same[0].message()}"

@@ -17,18 +17,19 @@ from typing import Iterator, Sequence
 import pytest
 from aiohttp import web
 
-from fixtures import ROOT, LocalServer, MockProcess, clean_env
+from drive import MockProcess
+from fixtures import ROOT, LocalServer, clean_env
 from specs import get_spec
 from suites import Connection, RawRequest, Secret, Verdict, leaks, mock_target
-from suites._engine import EngineOptions, EngineSession
-from suites._engine_live import GuardedConnection, Limits
+from suites.engine._live import GuardedConnection, Limits
+from suites.engine._session import EngineOptions, EngineSession
 
 RUN_TIMEOUT = 240.0
 
 
 def _pytest(args: Sequence[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """`pytest suites/test_generated.py ARGS` from the repo root in a clean environment."""
-    plugin = [] if "suites._engine_plugin" in (ROOT / "conftest.py").read_text() else ["-p", "suites._engine_plugin"]
+    plugin = [] if "suites.engine.plugin" in (ROOT / "conftest.py").read_text() else ["-p", "suites.engine.plugin"]
     argv = [sys.executable, "-m", "pytest", "suites/test_generated.py", *plugin, *args]
     return subprocess.run(argv, cwd=cwd, env=clean_env(env), capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
 
@@ -222,7 +223,7 @@ def test_printed_replay_command_reproduces_the_failure(crux_defective: MockProce
         session.close()
     finding = next(f for f in run.findings if f.check == "request_rejected" and f.verdict is Verdict.FAIL)
     argv = shlex.split(finding.replay)
-    assert argv[:3] == ["python", "-m", "suites._engine_replay"]
+    assert argv[:3] == ["python", "-m", "suites.engine.replay"]
     done = subprocess.run([sys.executable, *argv[1:]], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "HTTP/1.1 200" in done.stdout and "<CRUX_API_KEY>" in done.stdout

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 
 from specs import get_spec, load_all
 from suites import RawResponse, Secret, Verdict, leaks, mock_target
-from suites._engine_judge import Judge
-from suites._engine_live import BudgetSpent, GuardedConnection, Limits, retry_after
-from suites._engine_oracle import View, decide
-from suites._engine_template import HOST, Context, KeyExpr, Op, Template
 from suites._keys import fabricate
-from suites._strategies import STRATEGIES, Generated, alphabet_of, basis, strategy_for
+from suites.engine._judge import Judge
+from suites.engine._live import BudgetSpent, GuardedConnection, Limits, retry_after
+from suites.engine._oracle import View, decide
+from suites.engine._strategies import STRATEGIES, Generated, alphabet_of, basis, strategy_for
+from suites.engine._template import HOST, Context, KeyExpr, Op, Template
 
 SPECS = {s.id: s for s in load_all()}
 

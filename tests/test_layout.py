@@ -1,14 +1,17 @@
 """The house rules of the import graph, read from the source (AST), so a change that breaks one
 fails here rather than in a reader's head.
 
-Within the packages (mocks/, suites/, specs/, fixtures/):
+Within the packages (mocks/, suites/, specs/, fixtures/, drive/):
 - no module imports another module's private (`_name`) names: what another module needs gets a
   public name where it lives;
-- across packages, only a package's public face is imported (`from specs import X`, never
-  `from specs._model import X`), and X is in that package's `__all__`;
+- from outside a package (or sub-package, such as suites/engine/), only its public face is imported:
+  its `__init__` (`from specs import X`, never `from specs._model import X`, and X is in its
+  `__all__`) or a public module that is an entry point (`suites.engine.plugin`); a sub-package may
+  use the modules of the package it sits in;
 - no import circles between modules, type-only (`if TYPE_CHECKING:`) imports included: a circle
   is two modules that cannot be read, or changed, one without the other;
-- mocks/ and suites/ never import each other (a bug in the mock cannot hide the same bug in a check).
+- mocks/ and suites/ never import each other (a bug in the mock cannot hide the same bug in a check),
+  and drive/ starts mocks as processes, never imports them.
 Tests are white-box: a test may import any module, private ones and their private names included
 (it tests them), but test modules never import each other: shared helpers and fixtures live in
 tests/conftest.py and tests/_helpers.py.
@@ -16,15 +19,17 @@ tests/conftest.py and tests/_helpers.py.
 from __future__ import annotations
 
 import ast
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("mocks", "suites", "specs", "fixtures")
-# Packages that are each other's blind spot: neither may import the other.
-WALLED = {("mocks", "suites"), ("suites", "mocks")}
+PACKAGES = ("mocks", "suites", "specs", "fixtures", "drive")
+# (importer, imported) pairs of packages that never meet: mocks and suites are each other's blind
+# spot; drive drives mocks from outside.
+WALLED = {("mocks", "suites"), ("suites", "mocks"), ("drive", "mocks")}
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,16 @@ def imports(modules: dict[str, Path]) -> list[Import]:
     return out
 
 
+def package_of(name: str, modules: dict[str, Path]) -> str:
+    """The package a module belongs to (a package's `__init__` is its own)."""
+    return name if modules[name].name == "__init__.py" else name.rpartition(".")[0]
+
+
+def inside(name: str, package: str) -> bool:
+    """True for the package itself and anything below it."""
+    return name == package or name.startswith(package + ".")
+
+
 def private(name: str) -> bool:
     """`_name`, not `__dunder__`."""
     return name.startswith("_") and not name.startswith("__")
@@ -85,17 +100,22 @@ def problems(root: Path = ROOT) -> list[str]:
             target, name = imp.target, imp.name
         if target in modules and target != imp.importer:
             edges[imp.importer].add(target)
-        src_pkg, dst_pkg = imp.importer.split(".")[0], target.split(".")[0]
-        if (src_pkg, dst_pkg) in WALLED:
-            out.append(f"{where}: imports {target}: mocks/ and suites/ never import each other")
-        if src_pkg == dst_pkg:
+        src_top, dst_top = imp.importer.split(".")[0], target.split(".")[0]
+        if (src_top, dst_top) in WALLED:
+            out.append(f"{where}: imports {target}: {src_top}/ never imports {dst_top}/")
+        if target not in modules:
+            continue
+        face = package_of(target, modules)
+        if inside(package_of(imp.importer, modules), face):
             if name is not None and private(name) and target != imp.importer:
                 out.append(f"{where}: imports the private name {name} of {target}")
-            continue
-        if target != dst_pkg:
-            out.append(f"{where}: imports {target}: across packages only `{dst_pkg}` itself (its __all__)")
-        elif name is not None and name not in _public(modules[dst_pkg]):
-            out.append(f"{where}: imports {name} from {dst_pkg}, which is not in its __all__")
+        elif target != face and target.rpartition(".")[2].startswith("_"):
+            out.append(f"{where}: imports {target}: from outside {face} only `{face}` itself (its __all__)")
+        elif target != face:
+            if name is not None and private(name):
+                out.append(f"{where}: imports the private name {name} of {target}")
+        elif name is not None and name not in _public(modules[face]):
+            out.append(f"{where}: imports {name} from {face}, which is not in its __all__")
     out += [f"import circle: {' -> '.join(c)}" for c in circles(edges)]
     return list(dict.fromkeys(out))
 
@@ -167,11 +187,13 @@ def test_tests_do_not_import_each_other() -> None:
     [
         ({"suites/_a.py": "from ._b import _helper\n", "suites/_b.py": "def _helper(): pass\n"}, "imports the private name _helper of suites._b"),
         ({"suites/_a.py": "from ._b import X\n", "suites/_b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._a import Y\n"}, "import circle: suites._a -> suites._b"),
-        ({"fixtures/_a.py": "from suites._b import X\n", "suites/_b.py": "X = 1\n"}, "across packages only `suites` itself"),
+        ({"fixtures/_a.py": "from suites._b import X\n", "suites/_b.py": "X = 1\n"}, "from outside suites only `suites` itself"),
         ({"fixtures/_a.py": "from suites import X\n", "suites/__init__.py": "X = 1\n__all__ = []\n"}, "X from suites, which is not in its __all__"),
-        ({"mocks/_a.py": "from suites import X\n", "suites/__init__.py": "X = 1\n__all__ = ['X']\n"}, "never import each other"),
+        ({"mocks/_a.py": "from suites import X\n", "suites/__init__.py": "X = 1\n__all__ = ['X']\n"}, "mocks/ never imports suites/"),
+        ({"suites/_a.py": "from .engine._b import X\n", "suites/engine/__init__.py": "__all__ = []\n", "suites/engine/_b.py": "X = 1\n"},
+         "from outside suites.engine only `suites.engine` itself"),
     ],
-    ids=["private-name", "type-only-circle", "private-module-across", "not-in-all", "wall"],
+    ids=["private-name", "type-only-circle", "private-module-across", "not-in-all", "wall", "sub-package-face"],
 )
 def test_each_rule_fails_on_a_house_that_breaks_it(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     """Each rule names the break in a small made-up tree (so the clean result above is no empty check)."""
@@ -179,9 +201,21 @@ def test_each_rule_fails_on_a_house_that_breaks_it(tmp_path: Path, files: dict[s
         (tmp_path / pkg).mkdir()
         (tmp_path / pkg / "__init__.py").write_text("__all__ = []\n")
     for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     found = problems(tmp_path)
     assert any(expected in p for p in found), found
     # The same tree without the file that breaks the rule is clean.
     (tmp_path / next(iter(files))).unlink()
     assert problems(tmp_path) == []
+
+
+def test_the_readme_layout_table_names_every_folder_of_code() -> None:
+    """README's Layout table lists exactly the top-level folders that hold Python code (rows naming files aside)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Layout"):].split("\n\n")[1]
+    cells = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    listed = {c.rstrip("/") for c in cells if c.endswith("/")}
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    folders = {p.split("/")[0] for p in tracked if "/" in p}
+    assert listed == folders

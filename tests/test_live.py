@@ -12,7 +12,8 @@ from typing import Iterator
 import pytest
 from aiohttp import web
 
-from fixtures import LocalServer, MockProcess, run_guarded, run_suite
+from drive import MockProcess
+from fixtures import LocalServer, run_guarded, run_suite
 from specs import get_spec, load_all
 from suites import ENV_SUFFIX, LIVE, MOCK, Secret, Target, cases_for, leaks, run_case
 

@@ -13,8 +13,8 @@ import pytest
 from fixtures import PlausibleServer, run_suite
 from specs import get_spec
 from suites import LIVE, Secret, Target, Verdict, cases_for, check_health, run_case
-from suites._engine import EngineOptions, EngineSession
 from suites._keys import fabricate
+from suites.engine._session import EngineOptions, EngineSession
 
 SPEC = get_spec("cloro")
 

@@ -1,4 +1,4 @@
-"""The kill matrix (`python -m suites mutation`, `make mutation`) in a form that fits CI time: every
+"""The kill matrix (`python -m drive mutation`, `make mutation`) in a form that fits CI time: every
 defect of the mock's catalogue planted once, in a provider it applies to (rotating), and caught by
 the fixed cases; a defect that survives fails the run; what a clean mock already shows kills
 nothing; a FAIL on a clean mock fails the run. The full matrix (every provider x every defect, with
@@ -12,11 +12,11 @@ import pytest
 
 from fixtures import ROOT, clean_env
 from specs import load_all
-from suites._mutation import GENERATED, KILLED, SURVIVED, MutationMatrix, PairRun, Signal, catalogue_of, plan, run_matrix
+from drive._mutation import GENERATED, KILLED, SURVIVED, MutationMatrix, PairRun, Signal, catalogue_of, plan, run_matrix
 
 
 def _mutation(*args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "suites", "mutation", "--quiet", *args]
+    argv = [sys.executable, "-m", "drive", "mutation", "--quiet", *args]
     return subprocess.run(argv, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 

@@ -13,7 +13,8 @@ from typing import Iterator
 
 import pytest
 
-from fixtures import MockProcess, run_suite
+from drive import MockProcess
+from fixtures import run_suite
 from specs import load_all
 from suites import MOCK, CaseResult, CheckResult, Report, Secret, Verdict, cases_for, leaks
 from suites._cases import POSITIVE

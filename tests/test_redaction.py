@@ -21,7 +21,7 @@ from mocks._redact import GrowingRedactor
 from specs import MIN_RUN, load_all
 from suites import Secret, redact
 from suites import _keys
-from suites._engine_template import _OPS, KeyExpr, Op
+from suites.engine._template import _OPS, KeyExpr, Op
 
 Side = Callable[[list[tuple[str, str, str]]], Callable[[str], str]]
 
@@ -121,7 +121,7 @@ def test_the_documented_prefix_and_an_overlapping_provider_id_stay_readable(side
     key = "fastapi-eval-token-Q7wzK2mP9xR4tV8yB3nL"
     r = side([(key, "FASTAPI_API_KEY", "fastapi-eval-token-")])
     plain = ('fastapi.invalid.case_flipped  pytest suites -k "fastapi and scheme"  '
-             "python -m suites._engine_replay --provider fastapi  fastapi-eval-token- Expected 401")
+             "python -m suites.engine.replay --provider fastapi  fastapi-eval-token- Expected 401")
     assert r(plain) == plain
     assert r(f"Bearer {key}") == "Bearer fastapi-eval-token-<FASTAPI_API_KEY>"
     assert r(f"Bearer {key.swapcase()}") == f"Bearer {'fastapi-eval-token-'.swapcase()}<FASTAPI_API_KEY:partial>"
@@ -187,10 +187,10 @@ def test_a_generated_finding_keeps_the_text_its_token_only_appended_to_the_key()
     header: a token derived from a key is covered by the key's rule, its literal additions are not secret."""
     from specs import get_spec
     from suites import Verdict, mock_target
-    from suites._engine import EngineSession
-    from suites._engine_judge import Judged
+    from suites.engine._session import EngineSession
+    from suites.engine._judge import Judged
     from suites._result import CheckResult
-    from suites._strategies import basis
+    from suites.engine._strategies import basis
     from suites._transport import RawResponse
 
     spec = get_spec(load_all()[0].id)

@@ -14,7 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from fixtures import ROOT, Chromium, MockProcess, chromium_path
+from drive import MockProcess
+from fixtures import ROOT, Chromium, chromium_path
 from fixtures._browser import INSTALL_HINT
 from specs import load_all
 from suites import MOCK, Report, Secret, cases_for, leaks, mock_target, run_case

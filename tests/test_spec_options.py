@@ -14,7 +14,7 @@ import yaml
 from mocks import MockServer
 from specs import ProviderSpec, load_spec
 from suites import Verdict, cases_for, mock_target, run_case
-from suites._engine import EngineOptions, EngineSession
+from suites.engine._session import EngineOptions, EngineSession
 from _helpers import send
 
 FIXTURE = Path(__file__).resolve().parent / "specs" / "taskboard.yaml"

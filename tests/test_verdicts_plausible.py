@@ -20,8 +20,8 @@ from fixtures import PlausibleServer
 from specs import ProviderSpec, get_spec, load_all
 from suites import LIVE, CaseResult, Target, Verdict, cases_for, live_target, run_case
 from suites import _keys
-from suites._engine import EngineOptions, EngineSession, StrategyRun, strategy_names
-from suites._strategies import Generated, strategy_for
+from suites.engine._session import EngineOptions, EngineSession, StrategyRun, strategy_names
+from suites.engine._strategies import Generated, strategy_for
 
 SPECS = load_all()
 CHOICES = ("first_wins", "strip_unicode")

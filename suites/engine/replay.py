@@ -1,4 +1,4 @@
-"""Replay one generated request: `python -m suites._engine_replay --provider ID [--base-url URL] TEMPLATE`.
+"""Replay one generated request: `python -m suites.engine.replay --provider ID [--base-url URL] TEMPLATE`.
 
 TEMPLATE is the JSON a failure prints (placeholders and mutations, never a key). The key comes
 from the environment (`ID_API_KEY`, ...), or, when none is set and the base URL is a running mock,
@@ -15,14 +15,14 @@ from typing import Sequence
 
 from specs import SpecError, get_spec
 
-from ._admin import AdminError, MockAdmin
-from ._engine_oracle import View, body_names, decide, header_values, query_names
-from ._engine_template import Context, Template
-from ._replay import response_text
-from ._secret import redact
+from .._admin import AdminError, MockAdmin
+from .._replay import response_text
+from .._secret import redact
+from .._target import check_base_url, live_target, mock_target
+from .._transport import Connection
+from ._oracle import View, body_names, decide, header_values, query_names
 from ._strategies import alphabet_of
-from ._target import check_base_url, live_target, mock_target
-from ._transport import Connection
+from ._template import Context, Template
 
 
 def _fail(message: str) -> int:
@@ -32,7 +32,7 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay one request; 0 when it was sent and answered, 2 on a usage error."""
-    parser = argparse.ArgumentParser(prog="python -m suites._engine_replay", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m suites.engine.replay", description=__doc__.splitlines()[0])
     parser.add_argument("--provider", required=True, help="the provider id (cloro, crux, ...)")
     parser.add_argument("--base-url", help="where to send it (default: ID_BASE_URL, else the spec's live URL)")
     parser.add_argument("template", help="the request JSON a failure printed")

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from specs import ProviderSpec, Rule, thaw
 
-from . import _keys
-from ._cases import RFC_ONE_LINE, RFC_OWS, RFC_UNICODE_SPACE
-from ._engine_template import HOST, KeyExpr, Op, Parts, Template, join, show_parts
-from ._target import label
+from .. import _keys
+from .._cases import RFC_ONE_LINE, RFC_OWS, RFC_UNICODE_SPACE
+from .._target import label
+from ._template import HOST, KeyExpr, Op, Parts, Template, join, show_parts
 
 # --- RFC rules the generated forms are judged by (the specs carry the provider's own) -----------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Union
 from urllib.parse import quote
 
-from ._transport import RawRequest
+from .._transport import RawRequest
 
 # --- byte mutations of a key ---------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from specs import TOKEN68, ProviderSpec
 
-from ._secret import Secret
+from .._secret import Secret
 
 # RFC 9110 §5.6.3: OWS = *( SP / HTAB ); leading and trailing OWS is not part of a field value.
 OWS = " \t"

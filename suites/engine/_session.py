@@ -26,17 +26,17 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, Verbosity, given, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from ._checks import excerpt
-from ._engine_judge import PROPERTY, Judge, Judged
-from ._engine_live import DEFAULT_BUDGET, DEFAULT_PACE, BudgetSpent, GuardedConnection, Limits
-from ._engine_template import Context
-from ._replay import response_text
-from ._result import DEVIATION_NOTE, CaseResult, CheckResult
-from ._secret import Secret, leaks, redact
+from .._checks import excerpt
+from .._replay import response_text
+from .._result import DEVIATION_NOTE, CaseResult, CheckResult
+from .._secret import Secret, leaks, redact
+from .._target import LIVE, Target
+from .._transport import Connection, RawRequest, RawResponse
+from .._verdict import Verdict, worst
+from ._judge import PROPERTY, Judge, Judged
+from ._live import DEFAULT_BUDGET, DEFAULT_PACE, BudgetSpent, GuardedConnection, Limits
 from ._strategies import STRATEGIES, Generated, alphabet_of, simplest, strategy_for
-from ._target import LIVE, Target
-from ._transport import Connection, RawRequest, RawResponse
-from ._verdict import Verdict, worst
+from ._template import Context
 
 # Examples per strategy per provider on a mock: enough to find every planted defect (the
 # self-tests prove it), few enough that all five providers x seven strategies run in seconds.
@@ -309,7 +309,7 @@ class EngineSession:
     def replay_command(self, item: Generated) -> str:
         """A shell command that sends this one request again (the key read from the environment)."""
         doc = json.dumps(item.template.to_json(), separators=(",", ":"))
-        return f"python -m suites._engine_replay --provider {self.spec.id} --base-url {self.target.base_url} {shlex.quote(doc)}"
+        return f"python -m suites.engine.replay --provider {self.spec.id} --base-url {self.target.base_url} {shlex.quote(doc)}"
 
     def rerun_command(self, strategy: str) -> str:
         """The pytest line that repeats this strategy's search with the same seed."""

@@ -1,6 +1,6 @@
 """pytest options of the generated engine and its lines in the terminal summary.
 
-Loaded from the root conftest.py (`pytest_plugins = ["suites._engine_plugin"]`). Options:
+Loaded from the root conftest.py (`pytest_plugins = ["suites.engine.plugin"]`). Options:
 `--max-examples N` (examples per strategy and provider), `--request-budget N` and `--pace RPS`
 (live targets only: requests per provider, requests per second). `--hypothesis-seed` is
 Hypothesis's own option; the engine seeds every search from it.
@@ -12,8 +12,8 @@ import zlib
 
 import pytest
 
-from ._engine import EngineOptions, StrategyRun
-from ._gather import install, is_worker, received, ship
+from .._gather import install, is_worker, received, ship
+from ._session import EngineOptions, StrategyRun
 
 RAW = pytest.StashKey[dict]()
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ._transport import Connection, RawRequest, RawResponse
+from .._transport import Connection, RawRequest, RawResponse
 
 # Defaults for --live: a small request budget per provider and a gentle pace (requests per
 # second), since a live API is someone's production service.

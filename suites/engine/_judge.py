@@ -17,17 +17,17 @@ from typing import Mapping, Sequence
 
 from specs import ProviderSpec, Response, Rule, weaker
 
-from ._cases import Case
-from ._checks import CheckFailed, Observed, http_layer_answer, status_line
-from ._engine_oracle import Outcome, View, body_names, decide, header_values, query_names
-from ._engine_template import Context, render_parts
-from ._result import CheckResult
-from ._runner import equivalents, failed_result, http_layer_result, judge_check
-from ._secret import Secret, echoes
+from .._cases import Case
+from .._checks import CheckFailed, Observed, http_layer_answer, status_line
+from .._result import CheckResult
+from .._runner import equivalents, failed_result, http_layer_result, judge_check
+from .._secret import Secret, echoes
+from .._target import Target
+from .._transport import RawRequest, RawResponse
+from .._verdict import Verdict
+from ._oracle import Outcome, View, body_names, decide, header_values, query_names
 from ._strategies import Generated
-from ._target import Target
-from ._transport import RawRequest, RawResponse
-from ._verdict import Verdict
+from ._template import Context, render_parts
 
 # Which of the four properties above each check speaks for (reports group findings by it).
 PROPERTY: Mapping[str, int] = {

@@ -21,14 +21,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from specs import get_spec
+from suites import Secret, Verdict, cases_for, mock_target, redact, run_case
+from suites.engine import EngineOptions, EngineSession, strategy_names
 
-from ._cases import cases_for
-from ._engine import EngineOptions, EngineSession, strategy_names
 from ._mock_process import MockProcess, MockStartError, applicable_defects
-from ._runner import run_case
-from ._secret import Secret, redact
-from ._target import mock_target
-from ._verdict import Verdict
 
 FIXED = "fixed"
 GENERATED = "generated"

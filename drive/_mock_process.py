@@ -1,7 +1,7 @@
 """The mock's command line driven from outside: `python -m mocks serve ID --port 0` as a subprocess,
 read back from the JSON line it prints first, stopped by PID; `python -m mocks defects ID --json` for
-the defects a provider's mock can be run with. The suite never imports mocks; it only starts them
-(the kill matrix and the drift check need mocks as much as the pytest fixtures do)."""
+the defects a provider's mock can be run with. drive/ never imports mocks; it only starts them,
+for the kill matrix, the drift check and the pytest fixtures alike."""
 from __future__ import annotations
 
 import json

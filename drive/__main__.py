@@ -1,0 +1,6 @@
+"""`python -m drive mutation|drift`."""
+import sys
+
+from ._cli import main
+
+sys.exit(main())
