@@ -111,7 +111,7 @@ def test_the_full_plan_covers_every_applicable_pair_once() -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--provider", "nope"], "unknown provider 'nope'; providers: claid, cloro, crux, cryptocloud, flash"),
+    [(["--provider", "nope"], f"unknown provider 'nope'; providers: {', '.join(sorted(s.id for s in load_all()))}"),
      (["--workers", "0"], "invalid worker count '0'; a whole number from 1 to 16, or auto (one per core)"),
      (["--provider", "cloro", "--defect", "ignore_scope"], "defect 'ignore_scope' applies to none of cloro; defects:")],
     ids=["provider", "workers", "defect"],

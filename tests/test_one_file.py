@@ -28,7 +28,8 @@ MODULES = (
 # The tests that list or count every provider; the rest are selected by the new providers' ids.
 AGGREGATE = ("test_specs.py", "test_the_suite_passes_on_every_clean_mock", "test_applies_follows_the_specs",
              "test_export_openapi", "test_every_defect_is_killed_in_the_ci_sized_matrix", "test_the_full_plan_covers",
-             "test_live_without_keys_skips_every_provider")
+             "test_live_without_keys_skips_every_provider", "test_bad_options_say_what_would_be_right",
+             "test_a_bad_option_exits_4", "test_bad_arguments_are_one_line_errors")
 # A hang bound for a child run of a few hundred tests on a loaded 2-core machine.
 TIMEOUT_S = 900
 
