@@ -6,7 +6,7 @@ from ._schema import schema_validator
 from ._grammar import alphabet_chars
 from ._headers import header_example
 from ._regex import spec_regex, spec_search
-from ._loader import PACKAGE_DIR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
+from ._loader import PACKAGE_DIR, RFC_SEPARATOR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
 from ._redaction import MIN_RUN, Entry, Redaction, Run, fold
 from ._model import (
     FAILURE_CLASSES,
@@ -25,7 +25,7 @@ from ._model import (
 from ._openapi_export import openapi as openapi_document
 
 __all__ = [
-    "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "TOKEN68",
+    "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "TOKEN68",
     "Deviation", "Entry", "ProviderSpec", "Redaction", "Response", "Route", "Rule", "Run", "SpecError", "TokenShape",
     "alphabet_chars", "broken_verdict", "check_quotes", "encode_body", "fill", "fold", "get_spec", "header_example",
     "load_all", "load_spec", "openapi_document", "schema_validator", "spec_paths", "spec_regex", "spec_search",

@@ -57,6 +57,7 @@ RFC_SCHEME_CASE = Rule(
     "rfc",
     'RFC 9110 §11.1: "It uses a case-insensitive token to identify the authentication scheme"',
 )
+# The RFC's separator rule, for a spec that states none; the engine judges lenient splitting by it too.
 RFC_SEPARATOR = Rule("rfc", "RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]")
 RFC_DUPLICATE = Rule("rfc", "RFC 9110 §5.3: a sender MUST NOT generate multiple field lines with the same name unless the field is a list")
 RFC_NOT_FOUND = Rule("rfc", 'RFC 9110 §15.5.5: "the origin server did not find a current representation for the target resource"')

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
-from specs import ProviderSpec, Rule, thaw
+from specs import RFC_SEPARATOR, ProviderSpec, Rule, thaw
 
 from .. import _keys
 from .._cases import RFC_ONE_LINE, RFC_OWS, RFC_UNICODE_SPACE
@@ -47,7 +47,6 @@ RFC_SPACE_COLON = Rule(
     'message that contains whitespace between a header field name and colon."',
 )
 RFC_BARE_LF = Rule("rfc", 'RFC 9112 §2.2: "a recipient MAY recognize a single LF as a line terminator and ignore any preceding CR"')
-RFC_SEPARATOR = Rule("rfc", "RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]")
 RFC_ONE_METHOD = Rule(
     "rfc", 'RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request"; §3.1 invalid_request'
 )
