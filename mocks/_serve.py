@@ -123,8 +123,13 @@ def ignore_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
 
     The stop is already under way (journal still to write); restoring the default handler here
     would let a second signal (Ctrl-C twice, or a supervisor's TERM after the group's INT) kill
-    the process mid-write with status -2/-15. SIGKILL remains for a stop that hangs."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    the process mid-write with status -2/-15. The signals are blocked first: removing the loop's
+    handler passes through SIGINT's default handler (asyncio's remove_signal_handler), and a signal
+    arriving in that moment would raise KeyboardInterrupt; blocked, it stays pending until exit.
+    SIGKILL remains for a stop that hangs."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    for sig in stops:
         loop.remove_signal_handler(sig)
         signal.signal(sig, signal.SIG_IGN)
 

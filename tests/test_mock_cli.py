@@ -277,5 +277,5 @@ def test_a_repeated_stop_signal_does_not_kill_the_stop(served: Any, tmp_path: Pa
             break
         time.sleep(0.002)
     code, _, err = s.stop(signal.SIGTERM)
-    assert code == 0, f"exit status {code}; stderr: {err[-500:]}"
+    assert code == 0, f"exit status {code}; stderr: {err[-3000:]}"
     assert "Traceback" not in err and journal.exists() and journal.read_text().count("\n") >= 1
