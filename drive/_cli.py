@@ -14,7 +14,7 @@ from suites import RecordError, load_record
 
 from ._drift import drift_against_mocks
 from ._mock_process import MockStartError
-from ._mutation import DEFAULT_WORKERS, catalogue_of, plan, run_matrix
+from ._mutation import DEFAULT_WORKERS, catalogue_of, must_fail_of, plan, run_matrix
 
 
 def _workers(text: str) -> int:
@@ -50,7 +50,8 @@ def _run_mutation(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"defect {bad[0]!r} applies to none of {', '.join(catalogue)}; defects: {', '.join(sorted(every))}")
     pairs = plan(catalogue, args.defect or None, args.sample)
     say = (lambda line: print(line, file=sys.stderr, flush=True)) if not args.quiet else None
-    matrix = run_matrix(pairs, fixed=True, generated=not args.fixed_only, cases=args.cases, workers=args.workers, progress=say)
+    matrix = run_matrix(pairs, fixed=True, generated=not args.fixed_only, cases=args.cases, workers=args.workers,
+                        progress=say, must_fail=must_fail_of(catalogue))
     print("\n".join(matrix.lines()))
     if args.json:
         Path(args.json).write_text(json.dumps(matrix.as_dict(), indent=2) + "\n", encoding="utf-8")

@@ -118,8 +118,9 @@ def start_mocks(providers: Iterable[str], defects: Iterable[str] = (), timeout: 
     return started
 
 
-def applicable_defects(provider: str, python: str = sys.executable) -> tuple[str, ...]:
-    """The defects `python -m mocks defects ID --json` says apply to a provider's mock, in catalogue order."""
+def applicable_defects(provider: str, python: str = sys.executable) -> dict[str, bool]:
+    """The defects `python -m mocks defects ID --json` says apply to a provider's mock, in catalogue
+    order, each with whether the suite must catch it with a FAIL (`must_fail`: security and crashes)."""
     try:
         run = subprocess.run([python, "-m", "mocks", "defects", provider, "--json"], cwd=ROOT, capture_output=True,
                              text=True, timeout=LIST_TIMEOUT, stdin=subprocess.DEVNULL)
@@ -129,6 +130,9 @@ def applicable_defects(provider: str, python: str = sys.executable) -> tuple[str
         tail = " | ".join(run.stderr.strip().splitlines()[-2:]) or "(nothing on stderr)"
         raise MockStartError(f"`python -m mocks defects {provider} --json` exited {run.returncode}: {tail}")
     try:
-        return tuple(str(d["name"]) for d in json.loads(run.stdout))
+        listed = json.loads(run.stdout)
+        if not isinstance(listed, list) or not all(isinstance(d, dict) and isinstance(d["must_fail"], bool) for d in listed):
+            raise TypeError("not a list of defects")
+        return {str(d["name"]): d["must_fail"] for d in listed}
     except (ValueError, KeyError, TypeError):
         raise MockStartError(f"`python -m mocks defects {provider} --json` did not print a JSON list of defects") from None

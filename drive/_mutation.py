@@ -18,7 +18,7 @@ import fnmatch
 import multiprocessing
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Protocol, Sequence
 
 from specs import get_spec
 from suites import Secret, Verdict, cases_for, mock_target, redact, run_case
@@ -30,6 +30,10 @@ FIXED = "fixed"
 GENERATED = "generated"
 KILLING = (Verdict.FAIL, Verdict.NON_STRICT)
 KILLED, SURVIVED, ERROR = "killed", "survived", "error"
+# A defect the suite must catch with a FAIL (`python -m mocks defects --json`: must_fail, i.e. a
+# request without the intact valid key let through, a credential echoed, a 5xx) that only a
+# NON-STRICT caught: the suite saw it but judged it too mildly, which fails the run like a survivor.
+WEAK = "weak"
 # How the matrix prints a killed defect: the suite caught it (a FAIL, or only a NON-STRICT, of the
 # suite against the defective mock), which is the suite passing, so the word is not FAIL.
 CAUGHT, CAUGHT_NON_STRICT = "caught", "caught (NS)"
@@ -75,17 +79,28 @@ class PairRun:
     error: str | None = None
 
 
-def _spawn(provider: str, defect: str | None) -> MockProcess:
+class Launched(Protocol):
+    """A mock being started: `wait_ready()` gives it running (with `base_url`, `keys`, `stop()`) or
+    raises MockStartError. `MockProcess` is the one `python -m drive mutation` uses; tests may
+    plant defects in a mock of their own the same way."""
+
+    def wait_ready(self) -> Any: ...
+
+    def stop(self) -> Any: ...
+
+
+def spawn(provider: str, defect: str | None) -> Launched:
+    """`python -m mocks serve PROVIDER [--defect NAME]` as a process (the suite never imports the mock)."""
     return MockProcess(provider, [defect] if defect else [])
 
 
 def run_pair(provider: str, defect: str | None, fixed: bool = True, generated: bool = True, cases: str = "*",
-             started: MockProcess | None = None) -> PairRun:
+             started: Launched | None = None, launch: Callable[[str, str | None], Launched] = spawn) -> PairRun:
     """Run the selected cases and strategies against the provider's mock with the defect (started
-    here, or already `started` by the caller), then stop it."""
+    here by `launch`, or already `started` by the caller), then stop it."""
     start = time.perf_counter()
     try:
-        mock = (started or _spawn(provider, defect)).wait_ready()
+        mock = (started or launch(provider, defect)).wait_ready()
     except MockStartError as err:
         return PairRun(provider, defect, error=str(err), elapsed=time.perf_counter() - start)
     signals: list[Signal] = []
@@ -135,7 +150,7 @@ class Kill:
     @property
     def verdict(self) -> str:
         """The strongest verdict among the catching signals (FAIL, NON-STRICT), or the state."""
-        if self.state != KILLED:
+        if self.state not in (KILLED, WEAK):
             return self.state.upper()
         return Verdict.FAIL.value if any(s.verdict == Verdict.FAIL.value for s in self.catching) else Verdict.NON_STRICT.value
 
@@ -155,6 +170,8 @@ class MutationMatrix:
     elapsed: float = 0.0
     workers: int = 1
     what: str = ""
+    # The defects the suite must catch with a FAIL (security and crashes), from the mock's catalogue.
+    must_fail: frozenset[str] = frozenset()
     kills: list[Kill] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -170,7 +187,11 @@ class MutationMatrix:
         # fails (or finds non-strict) on that case proves nothing about the defect, whatever verdict.
         known = {(s.case_id, s.check) for s in clean.signals}
         new = tuple(s for s in run.signals if (s.case_id, s.check) not in known)
-        return Kill(run.provider, run.defect, KILLED if new else SURVIVED, new)
+        if not new:
+            return Kill(run.provider, run.defect, SURVIVED)
+        if run.defect in self.must_fail and not any(s.verdict == Verdict.FAIL.value for s in new):
+            return Kill(run.provider, run.defect, WEAK, new)
+        return Kill(run.provider, run.defect, KILLED, new)
 
     @property
     def providers(self) -> list[str]:
@@ -199,7 +220,7 @@ class MutationMatrix:
         if kill is None:
             return "-"
         if kill.state != KILLED:
-            return kill.verdict
+            return kill.state.upper()
         return CAUGHT if kill.verdict == Verdict.FAIL.value else CAUGHT_NON_STRICT
 
     def lines(self) -> list[str]:
@@ -210,7 +231,8 @@ class MutationMatrix:
         out = [f"authconform kill matrix: {len(self.kills)} planted defects across {len(providers)} providers ({self.what}); "
                f"{len(self.kills) + len(self.clean)} mocks, {self.workers} worker{'s' if self.workers != 1 else ''}, {self.elapsed:.1f}s",
                f"cell: {CAUGHT} = a case reports a FAIL the clean mock does not; {CAUGHT_NON_STRICT} = only a NON-STRICT "
-               "does; SURVIVED = nothing does (fails the run); - not applicable",
+               "does; SURVIVED = nothing does, WEAK = only a NON-STRICT does where a FAIL is due (security, crash): "
+               "both fail the run; - not applicable",
                "", "defect".ljust(first) + "".join(p.ljust(width) for p in providers)]
         out += [(d.ljust(first) + "".join(self.cell(p, d).ljust(width) for p in providers)).rstrip() for d in defects]
         killed = [k for k in self.kills if k.state == KILLED]
@@ -228,6 +250,11 @@ class MutationMatrix:
         for k in self.kills:
             if k.state == SURVIVED:
                 out.append(f"SURVIVED: {k.provider} x {k.defect}: no case reports anything the clean mock does not")
+            elif k.state == WEAK:
+                s = k.first()
+                assert s is not None, "a weak kill has a catching signal"
+                out.append(f"WEAK: {k.provider} x {k.defect}: caught only by a NON-STRICT ({s.text()}); a security "
+                           "defect or a crash must be caught by a FAIL")
             elif k.state == ERROR:
                 out.append(f"ERROR: {k.provider} x {k.defect}: {k.error}")
         out += ["", "caught by (the case that caught it; how many cases did, fixed / generated):"]
@@ -248,7 +275,7 @@ class MutationMatrix:
         }
 
 
-def plan(catalogue: dict[str, Sequence[str]], defects: Iterable[str] | None = None, sample: bool = False) -> list[tuple[str, str | None]]:
+def plan(catalogue: Mapping[str, Collection[str]], defects: Iterable[str] | None = None, sample: bool = False) -> list[tuple[str, str | None]]:
     """The (provider, defect) pairs to run, clean mocks (defect None) first.
 
     `catalogue` is provider -> applicable defects. `sample` plants each defect once, in a provider
@@ -266,8 +293,9 @@ def plan(catalogue: dict[str, Sequence[str]], defects: Iterable[str] | None = No
     return [(p, None) for p in used] + pairs
 
 
-def catalogue_of(providers: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """provider -> the defects its mock can be run with (asked of the mock's command line, in parallel)."""
+def catalogue_of(providers: Iterable[str]) -> dict[str, dict[str, bool]]:
+    """provider -> the defects its mock can be run with, each with its `must_fail` (asked of the
+    mock's command line, in parallel)."""
     providers = list(providers)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(providers))) as pool:
         return dict(zip(providers, pool.map(applicable_defects, providers)))
@@ -280,8 +308,11 @@ def run_matrix(
     cases: str = "*",
     workers: int = DEFAULT_WORKERS,
     progress: Callable[[str], None] | None = None,
+    must_fail: Iterable[str] = (),
+    launch: Callable[[str, str | None], Launched] = spawn,
 ) -> MutationMatrix:
-    """Run every pair (in `workers` processes) and build the matrix."""
+    """Run every pair (in `workers` processes; `launch` a module-level function then) and build the
+    matrix; `must_fail` names the defects only a FAIL catches (see `must_fail_of`)."""
     start = time.perf_counter()
     done: list[PairRun] = []
 
@@ -294,10 +325,10 @@ def run_matrix(
 
     if workers <= 1:
         # The next pair's mock starts (a Python process importing aiohttp) while this pair runs.
-        ahead = _spawn(*pairs[0]) if pairs else None
+        ahead = launch(*pairs[0]) if pairs else None
         try:
             for i, (provider, defect) in enumerate(pairs):
-                mine, ahead = ahead, (_spawn(*pairs[i + 1]) if i + 1 < len(pairs) else None)
+                mine, ahead = ahead, (launch(*pairs[i + 1]) if i + 1 < len(pairs) else None)
                 note(run_pair(provider, defect, fixed, generated, cases, started=mine))
         finally:
             if ahead is not None:
@@ -306,7 +337,7 @@ def run_matrix(
         # Spawned workers: no state (sockets, Hypothesis internals) inherited from this process.
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(run_pair, p, d, fixed, generated, cases) for p, d in pairs]
+            futures = [pool.submit(run_pair, p, d, fixed, generated, cases, None, launch) for p, d in pairs]
             for future in concurrent.futures.as_completed(futures):
                 note(future.result())
     order = {pair: i for i, pair in enumerate(pairs)}
@@ -316,5 +347,10 @@ def run_matrix(
         what += f", cases matching {cases!r}"
     return MutationMatrix(
         {r.provider: r for r in done if r.defect is None}, [r for r in done if r.defect is not None],
-        time.perf_counter() - start, max(1, workers), what,
+        time.perf_counter() - start, max(1, workers), what, frozenset(must_fail),
     )
+
+
+def must_fail_of(catalogue: Mapping[str, Mapping[str, bool]]) -> frozenset[str]:
+    """The defects of a catalogue (`catalogue_of`) that the suite must catch with a FAIL."""
+    return frozenset(d for defects in catalogue.values() for d, must in defects.items() if must)

@@ -122,12 +122,13 @@ def _run_defects(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     spec: ProviderSpec | None = args.provider
     names = defects_for(spec) if spec else tuple(DEFECTS)
     if args.json:
-        print(json.dumps([{"name": n, "bug": DEFECTS[n].bug, "breaks": DEFECTS[n].breaks, "applies_to": DEFECTS[n].applies_to} for n in names], indent=2))
+        print(json.dumps([{"name": n, "bug": DEFECTS[n].bug, "breaks": DEFECTS[n].breaks, "applies_to": DEFECTS[n].applies_to,
+                           "kind": DEFECTS[n].kind, "must_fail": DEFECTS[n].must_fail} for n in names], indent=2))
         return 0
     width = max(len(n) for n in DEFECTS)
     for n in names:
         d = DEFECTS[n]
-        print(f"{n:<{width}}  {d.bug}; breaks: {d.breaks} [applies to: {d.applies_to}]")
+        print(f"{n:<{width}}  {d.bug}; breaks: {d.breaks} [{d.kind}; applies to: {d.applies_to}]")
     return 0
 
 

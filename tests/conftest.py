@@ -9,6 +9,7 @@ import pytest
 from _helpers import SPECS
 from drive import MockProcess
 from mocks import MockServer
+from suites import MockAdmin
 
 # A test calls record_property(SUMMARY, line) to have line printed in the terminal summary
 # (user properties travel with the report, so this works under pytest-xdist too).
@@ -84,3 +85,30 @@ def mock_processes() -> Iterator[MockProcesses]:
         yield started
     finally:
         started.stop()
+
+
+class PlantedMock:
+    """A mock with a planted defect, in this process (a MockServer thread): the kill matrix's
+    `launch` (drive's `run_matrix`) for tests, where a subprocess per pair would cost a Python start
+    each. Same face as drive's MockProcess: `wait_ready()` gives it with `base_url` and `keys`."""
+
+    def __init__(self, provider: str, defect: str | None):
+        self.server = MockServer(SPECS[provider], defects=(defect,) if defect else ())
+        self.base_url = ""
+        self.keys: dict[str, str] = {}
+
+    def wait_ready(self) -> "PlantedMock":
+        """Started, with its base URL and the key of every state."""
+        self.base_url = self.server.start().base_url
+        self.keys = MockAdmin(self.base_url).keys()
+        return self
+
+    def stop(self) -> None:
+        """Stop its thread (idempotent)."""
+        self.server.stop()
+
+
+@pytest.fixture(scope="session")
+def planted() -> type[PlantedMock]:
+    """The kill matrix's in-process `launch`: `planted(provider, defect)` -> a PlantedMock to start."""
+    return PlantedMock

@@ -1,18 +1,22 @@
-"""The kill matrix (`python -m drive mutation`, `make mutation`) in a form that fits CI time: every
-defect of the mock's catalogue planted once, in a provider it applies to (rotating), and caught by
-the fixed cases; a defect that survives fails the run; what a clean mock already shows kills
-nothing; a FAIL on a clean mock fails the run. The full matrix (every provider x every defect, with
-the generated engine) is `make mutation`."""
+"""The kill matrix (drive/_mutation.py; `python -m drive mutation`, `make mutation`), the one test of
+the suite's power: every provider's mock with every defect its catalogue allows (mocks/_defects.py),
+caught by the fixed cases; a defect that survives fails the run, and so does a security defect or a
+crash caught only by a NON-STRICT; what a clean mock already shows kills nothing; a FAIL on a clean
+mock fails the run. In `make test` the mocks run in this process (fixed cases only); `make mutation`
+runs them as `python -m mocks serve` processes, with the generated engine as well."""
 from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
+from _helpers import SPECS
+from drive._mutation import GENERATED, KILLED, SURVIVED, WEAK, MutationMatrix, PairRun, Signal, catalogue_of, must_fail_of, plan, run_matrix
 from fixtures import ROOT, clean_env
+from mocks import DEFECTS, defects_for
 from specs import load_all
-from drive._mutation import GENERATED, KILLED, SURVIVED, MutationMatrix, PairRun, Signal, catalogue_of, plan, run_matrix
 
 
 def _mutation(*args: str) -> subprocess.CompletedProcess[str]:
@@ -21,22 +25,35 @@ def _mutation(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_every_defect_is_killed_in_the_ci_sized_matrix() -> None:
-    """23 defects, each planted once, 5 clean mocks: 100% killed by the fixed cases, no clean FAIL."""
-    catalogue = catalogue_of(s.id for s in load_all())
-    pairs = plan(catalogue, sample=True)
-    every = {d for names in catalogue.values() for d in names}
-    assert sorted(d for _, d in pairs if d) == sorted(every)
-    assert sorted(p for p, d in pairs if d is None) == sorted(catalogue)
-    matrix = run_matrix(pairs, generated=False)
-    assert [f"{k.provider} x {k.defect}: {k.state} {k.error or ''}" for k in matrix.kills if k.state != KILLED] == []
+@pytest.mark.parametrize("provider", sorted(s.id for s in load_all()))
+def test_every_applicable_defect_is_caught(provider: str, planted: Any) -> None:
+    """The kill matrix, a provider's row whole: its clean mock and a mock for every defect its
+    catalogue allows (in this process, `planted`), judged by drive's matrix under its own rules:
+    every defect killed by a check that passes on the clean mock, no FAIL on the clean mock, and
+    each `must_fail` defect (security, crash) caught by a FAIL."""
+    spec = SPECS[provider]
+    catalogue = {provider: {d: DEFECTS[d].must_fail for d in defects_for(spec)}}
+    matrix = run_matrix(plan(catalogue), generated=False, workers=1, must_fail=must_fail_of(catalogue), launch=planted)
+    assert [f"{k.defect}: {k.state} {k.error or ''}" for k in matrix.kills if k.state != KILLED] == []
     assert matrix.clean_failures() == [] and matrix.exit_status == 0
+    assert sorted(k.defect for k in matrix.kills) == sorted(catalogue[provider])
     for k in matrix.kills:
         first = k.first()
-        assert first is not None and first.case_id.startswith(f"{k.provider}.")
-    lines = matrix.lines()
-    assert f"kill rate: {len(every)}/{len(every)} (100.0%)" in "\n".join(lines)
-    assert any(line.startswith("  cloro x ") or line.startswith("  claid x ") for line in lines)
+        assert first is not None and first.case_id.startswith(f"{provider}.")
+        if DEFECTS[k.defect].must_fail:
+            assert first.verdict == "FAIL", (k.defect, first)
+    assert f"kill rate: {len(matrix.kills)}/{len(matrix.kills)} (100.0%)" in "\n".join(matrix.lines())
+
+
+def test_the_catalogue_is_asked_of_the_mocks_command_line() -> None:
+    """`catalogue_of` (what `python -m drive mutation` plans from) reads `python -m mocks defects
+    --json`: the same defects, in catalogue order, with the same must_fail, as the mock's table."""
+    ids = sorted(SPECS)[:2]
+    catalogue = catalogue_of(ids)
+    for provider in ids:
+        assert catalogue[provider] == {d: DEFECTS[d].must_fail for d in defects_for(SPECS[provider])}
+    assert must_fail_of(catalogue) >= {"accept_missing", "echo_credential", "crash_non_ascii"}
+    assert "wrong_error_body" not in must_fail_of(catalogue)
 
 
 def test_a_surviving_defect_fails_the_run() -> None:
@@ -92,6 +109,18 @@ def test_a_caught_defect_is_not_printed_as_fail() -> None:
     assert matrix.cell("cloro", "accept_missing") == "caught" and matrix.exit_status == 0
     rows = [line for line in matrix.lines() if line.startswith(("crash_duplicate_header", "accept_missing"))]
     assert len(rows) == 2 and not any("FAIL" in row for row in rows), rows
+
+
+def test_a_must_fail_defect_caught_only_by_a_non_strict_fails_the_run() -> None:
+    """A security defect (must_fail) that only a NON-STRICT caught is WEAK and fails the run; the
+    same signal on a defect whose rule's strength decides is a catch."""
+    ns = PairRun("cloro", "accept_missing", (_signal("cloro.missing", "status_matches", "NON-STRICT"),))
+    matrix = MutationMatrix({"cloro": PairRun("cloro", None, ())}, [ns], must_fail=frozenset({"accept_missing"}))
+    assert matrix.kills[0].state == WEAK and matrix.exit_status == 1 and matrix.cell("cloro", "accept_missing") == "WEAK"
+    assert any(line.startswith("WEAK: cloro x accept_missing: caught only by a NON-STRICT") for line in matrix.lines())
+    assert MutationMatrix({"cloro": PairRun("cloro", None, ())}, [ns]).exit_status == 0
+    hard = PairRun("cloro", "accept_missing", (*ns.signals, _signal("cloro.missing", "request_rejected")))
+    assert MutationMatrix({"cloro": PairRun("cloro", None, ())}, [hard], must_fail=frozenset({"accept_missing"})).exit_status == 0
 
 
 def test_a_clean_mock_that_does_not_start_is_an_error_not_a_pass() -> None:

@@ -22,7 +22,7 @@ NEW = ("tokenco", "getprobe")
 # Modules whose tests take providers from the specs (per-provider parameters or all-provider tables).
 MODULES = (
     "test_specs.py", "test_mock_classes.py", "test_mock_admin.py", "test_mock_defects.py",
-    "test_mock_wire.py", "test_checks_defects.py", "test_gate_rules.py", "test_gate.py", "test_robust.py",
+    "test_mock_wire.py", "test_gate_rules.py", "test_gate.py", "test_robust.py",
     "test_engine_units.py", "test_mutation.py", "test_suite_mock.py", "test_specs_cli.py", "test_live.py",
 )
 # The tests that list or count every provider; the rest are selected by the new providers' ids.
