@@ -2,7 +2,7 @@
 terminal summary. The logic lives in fixtures/ (glue) and suites/ (cases, checks, verdicts).
 
 Under pytest-xdist (`-n 2`, `-n auto`, `--tx`) every worker runs cases against its own targets; the
-results travel to the controller with pytest's test reports (suites._gather), which judges the
+results travel to the controller with pytest's test reports (suites.gather), which judges the
 baseline, writes every report and prints the summary, as a serial run does."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from drive import MockStartError
 from fixtures import ROOT, SETTINGS, Heartbeat, Settings, TargetPool, add_options, settings_from
 from suites import CaseResult, Report, Secret, judge_baseline, live_target
-from suites._gather import install as install_gather, is_worker, received, selected_ids, ship
+from suites.gather import install as install_gather, is_worker, received, selected_ids, ship
 
 # The Hypothesis engine's options (--max-examples, --request-budget, --pace) and summary lines.
 pytest_plugins = ["suites.engine.plugin"]
@@ -69,7 +69,7 @@ def _problems(config: pytest.Config) -> dict[str, str]:
 
 
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
-    """A health problem found in this process goes along with the test's report (suites._gather),
+    """A health problem found in this process goes along with the test's report (suites.gather),
     so the process that prints the summary and sets the exit status knows it."""
     pool = item.config.stash.get(POOL, None)
     if call.when == "call" and pool is not None and is_worker(item.config):
@@ -92,8 +92,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under xdist, a live target or a mock at --base-url keeps each provider on one worker
-    (fixtures/_xdist.py says why); mock runs spread freely."""
-    from fixtures._xdist import scheduler_for  # xdist is imported only when it runs
+    (fixtures/scheduling.py says why); mock runs spread freely."""
+    from fixtures.scheduling import scheduler_for  # xdist is imported only when it runs
 
     settings = config.stash.get(SETTINGS, None)
     return scheduler_for(config, log, settings is not None and (settings.live or settings.base_url is not None))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from specs import ProviderSpec
-from suites._transport import RawRequest, RawResponse, send
+from suites import RawRequest, RawResponse, send
 
 PATHS: tuple[str, ...] = ("valid", "wrong_key", "missing")
 

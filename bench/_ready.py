@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from suites._transport import RawResponse
+from suites import RawResponse
 
 from ._probes import ProbeRequest
 from ._procs import BenchError, Server

@@ -24,7 +24,7 @@ from ._procs import ROOT, bare_argv, free_port, mock_argv, start, start_port
 from ._ready import wait_for
 from ._report import floor, ratio, table
 
-# Issue 6 floor: the mock's cold start at most 1.2x the bare aiohttp process's.
+# The ceiling: the mock's cold start at most 1.2x the bare aiohttp process's.
 COLD_CEILING = 1.2
 
 

@@ -19,8 +19,7 @@ from typing import Any, Sequence
 
 from aiohttp import web
 
-from mocks import MOCK, build_app
-from mocks._serve import make_runner
+from mocks import MOCK, build_app, make_runner
 from specs import get_spec
 
 from . import bare_server

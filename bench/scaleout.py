@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from specs import get_spec
-from suites._transport import RawRequest, send
+from suites import RawRequest, send
 
 from . import _wrk
 from ._probes import probe_request

@@ -32,7 +32,7 @@ from .throughput import mock_options
 # Far above what 2 s of load makes (~50,000 requests of ~50 packed bytes): the bound drops nothing.
 WHOLE_JOURNAL_MIB = 64
 
-# Issue 6: exit 0 within 2 s of SIGTERM.
+# The bound: exit 0 within 2 s of SIGTERM.
 EXIT_WITHIN_S = 2.0
 
 

@@ -15,14 +15,14 @@ from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 from specs import get_spec
-from suites._transport import RawRequest, send
+from suites import RawRequest, send
 
 from . import _malformed
 from ._probes import probe_request
 from ._procs import Server, mock_argv, start
 from ._report import floor, ratio, table
 
-# Issue 6: resident memory growth under 10% between the first and the last 10,000 requests.
+# The ceiling: resident memory growth under 10% between the first and the last 10,000 requests.
 RSS_GROWTH_CEILING = 0.10
 # ARCHITECTURE.md admin API: keys back to the initial set, journal and rate counters cleared.
 RESET_PATH = "/__authconform__/reset"

@@ -11,7 +11,7 @@ from typing import Any
 from ._procs import ROOT, BenchError
 from ._report import floor, table
 
-# Issue 6 ceiling for the whole conformance run against every mock.
+# The ceiling for the whole conformance run against every mock.
 SUITE_CEILING_S = 60.0
 
 

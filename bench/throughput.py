@@ -25,7 +25,7 @@ from ._procs import Server, bare_argv, free_port, mock_argv, serve_has, start, s
 from ._ready import wait_for
 from ._report import floor, ratio, table
 
-# Issue 6 floors: 0.9x the bare handler's req/s, p99 within 1.3x, 3x Prism's req/s.
+# The floors: 0.9x the bare handler's req/s, p99 within 1.3x, 3x Prism's req/s.
 RPS_FLOOR = 0.9
 P99_CEILING = 1.3
 PRISM_FLOOR = 3.0

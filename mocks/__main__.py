@@ -8,9 +8,9 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-from specs import SPEC_DIR, ProviderSpec, SpecError, load_spec, spec_paths
+from specs import ADMIN_HEADER, SPEC_DIR, ProviderSpec, SpecError, load_spec, spec_paths
 
-from ._app import ADMIN_HEADER, build_app
+from ._app import build_app
 from ._defects import DEFECTS, check_defects, defects_for
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from ._scenarios import FORMS, Scenario, parse_scenario, scenarios_for

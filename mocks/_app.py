@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from aiohttp import web
 from aiohttp.hdrs import CONTENT_ENCODING  # an istr: its lookup skips lower-casing (~0.1 us less)
 
-from specs import ProviderSpec, get_spec
+from specs import ADMIN_HEADER, ADMIN_PREFIX, ProviderSpec, get_spec
 
 from ._admin_input import MINT_SHAPE, AdminInputError, json_object, mint_args
 from ._admin_input import since as journal_since
@@ -31,14 +31,12 @@ from ._ratelimit import FixedWindow
 from ._responses import JSON, Decision
 from ._scenarios import Scenario, ScenarioRun, parse_scenario
 
-# Reserved for the admin API: never protected; journaled only when refused (see ADMIN_HEADER).
-ADMIN_PREFIX = "/__authconform__/"
-# With an admin secret set (`build_app(admin_secret=...)`, the gate always sets one), an admin call
-# must carry it in this header: the client the gate judges never sees it, so nothing it sends can
-# mint, expire or revoke keys, change the scenario, or clear the journal the gate reads. A call
-# without it is answered 403 and journaled like any client request, with outcome.refused_by
-# "admin_secret" (mocks/_journal.py), so the gate judges it (rule `client.no_admin`).
-ADMIN_HEADER = "X-Authconform-Admin"
+# ADMIN_PREFIX (specs/_contract.py) is reserved for the admin API: never protected; journaled only
+# when refused. With an admin secret set (`build_app(admin_secret=...)`, the gate always sets one),
+# an admin call must carry it in ADMIN_HEADER: the client the gate judges never sees it, so nothing
+# it sends can mint, expire or revoke keys, change the scenario, or clear the journal the gate
+# reads. A call without it is answered 403 and journaled like any client request, with
+# outcome.refused_by "admin_secret" (mocks/_journal.py), so the gate judges it (`client.no_admin`).
 # aiohttp's own default (client_max_size), said once so the fast body path applies it too.
 MAX_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from specs import ProviderSpec, SpecError, get_spec, load_all
+from specs import ADMIN_HEADER, ADMIN_PREFIX, ProviderSpec, SpecError, get_spec, load_all
 
-from ._app import ADMIN_HEADER, MOCK, build_app
+from ._app import MOCK, build_app
 from ._keys import KeyStore
 from ._protocol import unused_connections
 from ._redact import GrowingRedactor, Redactor
@@ -39,7 +39,7 @@ from ._serve import start
 if TYPE_CHECKING:  # trustme is imported only when --tls asks for it
     from ._tls import TLSMaterial
 
-ADMIN = "/__authconform__"
+ADMIN = ADMIN_PREFIX.rstrip("/")
 EXIT_PASS, EXIT_BROKEN, EXIT_USAGE, EXIT_CLIENT = 0, 1, 2, 3
 # Every wait is bounded: the client's whole run, its shutdown after SIGTERM, one admin call.
 DEFAULT_TIMEOUT = 600.0

@@ -1,6 +1,7 @@
 """Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
 # The names mocks/, suites/, fixtures/, bench/ and the tests use (tests/test_layout.py keeps other
 # packages to them); the model's other types are reached through ProviderSpec.
+from ._contract import ADMIN_HEADER, ADMIN_PREFIX
 from ._fill import fill
 from ._schema import schema_validator
 from ._grammar import alphabet_chars
@@ -25,7 +26,7 @@ from ._model import (
 from ._openapi_export import openapi as openapi_document
 
 __all__ = [
-    "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "TOKEN68",
+    "ADMIN_HEADER", "ADMIN_PREFIX", "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "TOKEN68",
     "Deviation", "Entry", "ProviderSpec", "Redaction", "Response", "Route", "Rule", "Run", "SpecError", "TokenShape",
     "alphabet_chars", "broken_verdict", "check_quotes", "encode_body", "fill", "fold", "get_spec", "header_example",
     "load_all", "load_spec", "openapi_document", "schema_validator", "spec_paths", "spec_regex", "spec_search",

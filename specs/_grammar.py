@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ._contract import ADMIN_PREFIX, under_admin
+
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # RFC 9110 §11.2 token68 characters ("=" only as trailing padding, never in a key's alphabet).
@@ -15,8 +17,6 @@ TOKEN68_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 # Percent-encoding is left out: the mock routes on the path as sent, and "%41" and "A" are the same
 # path to a server (RFC 3986 §6.2.2.2) but not to a router comparing strings.
 _PCHAR = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]*")
-# The mock's admin API lives under this prefix (README "Running a mock yourself"); no spec path may.
-ADMIN_PREFIX = "/__authconform__/"
 # RFC 3986 §3.2.2 host (reg-name of unreserved and dots, IPv4, or an IPv6 literal) and §3.2.3 port.
 _ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 # RFC 3986 §2: the characters a URI may hold (reserved, unreserved, "%" of pct-encoding).
@@ -104,7 +104,7 @@ def path_problem(path: str) -> str | None:
             bad = next(c for c in segment if not _PCHAR.fullmatch(c))
             return (f"{path!r} holds {shown_char(bad)}: a path is ASCII letters, digits, \"-._~!$&'()*+,;=:@\" "
                     "and '/' (RFC 3986 §3.3; no query, fragment, spaces, controls or percent-encoding)")
-    if path.startswith(ADMIN_PREFIX) or path + "/" == ADMIN_PREFIX:
+    if under_admin(path):
         return f"{path!r} is under {ADMIN_PREFIX}, where the mock's admin API lives"
     return None
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from . import _cache, _sources, _wire, _yaml
-from ._grammar import ADMIN_PREFIX
 from ._model import (
     NO_TRIGGER,
     TRIGGER_WORDS,
@@ -461,8 +460,6 @@ def _lint_routes(raw: dict[str, Any]) -> list[tuple[list[Any], str]]:
             problems.append((at + ["path"], f"{path!r} puts two variables side by side; separate them with literal text"))
         if len(set(names)) != len(names):
             problems.append((at + ["path"], f"{path!r} names a variable twice"))
-        if path.startswith(ADMIN_PREFIX) or path + "/" == ADMIN_PREFIX:
-            problems.append((at + ["path"], f"{ADMIN_PREFIX} is the mock's admin API, not a provider path"))
         if d["method"] not in ROUTE_METHODS:  # the schema's enum says so too; kept for a clear message
             problems.append((at + ["method"], f"{d['method']!r} is not one of {list(ROUTE_METHODS)}"))
         shape = (d["method"], TEMPLATE_VARIABLE.sub("{}", path))

@@ -1,13 +1,18 @@
 """A client for the mock's admin API (ARCHITECTURE.md, Mock HTTP contract), spoken over HTTP only:
-the suite never imports the mock, so a bug in the mock cannot hide the same bug in a check."""
+the suite never imports the mock, so a bug in the mock cannot hide the same bug in a check.
+
+It lives with the suite because the suite is what needs it: against a mock, its cases ask the admin
+API for the key of each state and mint keys (drive/ and fixtures/ use it through `suites`)."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from specs import ADMIN_HEADER, ADMIN_PREFIX
+
 from ._transport import RawRequest, send
 
-PREFIX = "/__authconform__"
+PREFIX = ADMIN_PREFIX.rstrip("/")
 
 
 class AdminError(RuntimeError):
@@ -17,13 +22,18 @@ class AdminError(RuntimeError):
 class MockAdmin:
     """The admin endpoints of one running mock: keys, mint, reset."""
 
-    def __init__(self, base_url: str, timeout: float = 5.0):
+    def __init__(self, base_url: str, timeout: float = 5.0, secret: str | None = None):
         self.base_url = base_url
         self.timeout = timeout
+        # A mock served with an admin secret (`serve --admin-secret-env VAR`) answers only calls
+        # that carry it in ADMIN_HEADER.
+        self.secret = secret
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         body = b"" if payload is None else json.dumps(payload).encode()
         headers = [("Content-Type", "application/json")] if payload is not None else []
+        if self.secret:
+            headers.append((ADMIN_HEADER, self.secret))
         try:
             resp = send(self.base_url, RawRequest.build(method, PREFIX + path, headers, body), timeout=self.timeout)
         except OSError as exc:

@@ -59,8 +59,8 @@ def test_generated_items_show_placeholders_never_the_key(spec_id: str, strategy:
     assert len(seen) >= 3, f"{strategy} drew only {sorted(seen)}"
 
 
-def test_every_issue_class_is_a_named_strategy() -> None:
-    """Issue 3's classes, each runnable alone."""
+def test_every_malformation_class_is_a_named_strategy() -> None:
+    """The engine's classes of malformed credentials (suites/engine/_strategies.py), each runnable alone."""
     assert list(STRATEGIES) == ["presence", "scheme", "separator", "token", "encoding", "size", "wire"]
     with pytest.raises(KeyError, match="known: presence"):
         strategy_for(SPECS["cloro"], "nope")

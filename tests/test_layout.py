@@ -1,7 +1,8 @@
 """The house rules of the import graph, read from the source (AST), so a change that breaks one
 fails here rather than in a reader's head.
 
-Within the packages (mocks/, suites/, specs/, fixtures/, drive/):
+Within the packages (mocks/, suites/, specs/, fixtures/, drive/, bench/) and the top-level modules
+(conftest.py, authconform_cli.py):
 - no module imports another module's private (`_name`) names: what another module needs gets a
   public name where it lives;
 - from outside a package (or sub-package, such as suites/engine/), only its public face is imported:
@@ -15,10 +16,13 @@ Within the packages (mocks/, suites/, specs/, fixtures/, drive/):
 Tests are white-box: a test may import any module, private ones and their private names included
 (it tests them), but test modules never import each other: shared helpers and fixtures live in
 tests/conftest.py and tests/_helpers.py.
+Every file stands alone: no text in the repository points at issue numbers or at documents a clone
+does not have; it cites RFC sections, spec paths and the repository's own files.
 """
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +30,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("mocks", "suites", "specs", "fixtures", "drive")
+PACKAGES = ("mocks", "suites", "specs", "fixtures", "drive", "bench")
+# Modules at the top level, outside any package: held to the same faces as the packages.
+TOP_LEVEL = ("conftest.py", "authconform_cli.py")
 # (importer, imported) pairs of packages that never meet: mocks and suites are each other's blind
 # spot; drive drives mocks from outside.
 WALLED = {("mocks", "suites"), ("suites", "mocks"), ("drive", "mocks")}
@@ -49,8 +55,9 @@ def module_name(path: Path, root: Path) -> str:
 
 
 def package_modules(root: Path = ROOT) -> dict[str, Path]:
-    """Every module of the packages, by dotted name."""
-    return {module_name(p, root): p for pkg in PACKAGES for p in sorted((root / pkg).rglob("*.py"))}
+    """Every module of the packages and the top-level modules, by dotted name."""
+    found = {module_name(p, root): p for pkg in PACKAGES for p in sorted((root / pkg).rglob("*.py"))}
+    return found | {Path(f).stem: root / f for f in TOP_LEVEL if (root / f).is_file()}
 
 
 def imports(modules: dict[str, Path]) -> list[Import]:
@@ -192,8 +199,11 @@ def test_tests_do_not_import_each_other() -> None:
         ({"mocks/_a.py": "from suites import X\n", "suites/__init__.py": "X = 1\n__all__ = ['X']\n"}, "mocks/ never imports suites/"),
         ({"suites/_a.py": "from .engine._b import X\n", "suites/engine/__init__.py": "__all__ = []\n", "suites/engine/_b.py": "X = 1\n"},
          "from outside suites.engine only `suites.engine` itself"),
+        ({"bench/_a.py": "from suites._b import X\n", "suites/_b.py": "X = 1\n"}, "from outside suites only `suites` itself"),
+        ({"conftest.py": "from suites._b import X\n", "suites/_b.py": "X = 1\n"}, "conftest (line 1): imports suites._b"),
     ],
-    ids=["private-name", "type-only-circle", "private-module-across", "not-in-all", "wall", "sub-package-face"],
+    ids=["private-name", "type-only-circle", "private-module-across", "not-in-all", "wall", "sub-package-face", "bench",
+         "top-level-module"],
 )
 def test_each_rule_fails_on_a_house_that_breaks_it(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     """Each rule names the break in a small made-up tree (so the clean result above is no empty check)."""
@@ -219,3 +229,42 @@ def test_the_readme_layout_table_names_every_folder_of_code() -> None:
     tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     folders = {p.split("/")[0] for p in tracked if "/" in p}
     assert listed == folders
+
+
+# What points where a clone cannot follow: an issue number, the documents the project was planned
+# from, a page by the folder it was copied from (the copies are specs/pages/).
+OUTSIDE = re.compile(r"\b[Ii]ssues? #?\d+|RFC-NOTES|DESIGN\.md|STYLE\.md|\.\./shared|(?<![\w/])seeds/[\w-]+\.md")
+
+
+def outside_references(root: Path = ROOT) -> list[str]:
+    """Every line of a tracked text file that points outside the repository, as `file:line: text`."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout.decode().split("\0")
+    found = []
+    for rel in filter(None, tracked):
+        path = root / rel
+        if path.suffix not in TEXT_SUFFIXES and path.name not in ("Makefile", "run") or not path.is_file():
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if OUTSIDE.search(line) and rel != "tests/test_layout.py":
+                found.append(f"{rel}:{n}: {line.strip()[:120]}")
+    return found
+
+
+TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".sh", ".js", ".mjs", ".txt", ".cfg", ".html"}
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    """No issue numbers, no planning documents, no page by its outside folder: cite what a clone holds."""
+    assert outside_references() == []
+
+
+@pytest.mark.parametrize("line", ["# Issue 6 floor: 1.2x", "see RFC-NOTES §5 C.12", "(seeds/cloro-authentication.md)",
+                                  "read ../shared/DESIGN.md", "as issue #12 asked"])
+def test_an_outside_reference_is_found(tmp_path: Path, line: str) -> None:
+    """Each kind of outside pointer is caught in a tracked file; the same file citing what a clone has is clean."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.py").write_text(f"x = 1\n{line}\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "a.py"], check=True)
+    assert [f.split(": ", 1)[0] for f in outside_references(tmp_path)] == ["a.py:2"]
+    (tmp_path / "a.py").write_text("# RFC 9110 §11.4; specs/pages/cloro-authentication.md; tests/clients/seeds/x.sh\n")
+    assert outside_references(tmp_path) == []

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mocks import ADMIN_PREFIX
+from specs import ADMIN_PREFIX
 from specs import ProviderSpec, encode_body, thaw
 from _helpers import IDS, SPECS, admin, having, probe_request, send
 

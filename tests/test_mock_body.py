@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mocks import ADMIN_PREFIX
+from specs import ADMIN_PREFIX
 from mocks._protocol import QuietRequestHandler
 from specs import ProviderSpec
 from _helpers import IDS, SPECS, probe_request, send

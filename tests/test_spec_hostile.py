@@ -84,6 +84,8 @@ HOSTILE: list[tuple[str, Callable[[], bytes], str | None, str]] = [
     ("probe-path-control", lambda: _sub("path: /v1/monitor", 'path: "/v1/mon\\x07itor"').encode(), "probe.path", "holds U+0007"),
     ("probe-path-non-ascii", lambda: _sub("path: /v1/monitor", "path: /v1/mönitor").encode(), "probe.path", "holds U+00F6"),
     ("probe-path-admin", lambda: _sub("path: /v1/monitor", "path: /__authconform__/keys").encode(), "probe.path", "admin API"),
+    ("route-path-admin", lambda: (CLORO + "routes:\n  - {method: GET, path: '/__authconform__/keys', success: {status: 200, body: {}}}\n").encode(),
+     "routes[0].path", "admin API"),
     ("probe-content-type-crlf", lambda: _sub("content_type: application/json", 'content_type: "application/json\\r\\nX: y"').encode(),
      "probe.content_type", "is not a media type"),
     ("credential-header-host", lambda: _sub("  header: Authorization\n", "  header: Host\n").encode(), "credential.header", "RFC 9110 §7.2"),

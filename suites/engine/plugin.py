@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from .._gather import install, is_worker, received, ship
+from ..gather import install, is_worker, received, ship
 from ._session import EngineOptions, StrategyRun
 
 RAW = pytest.StashKey[dict]()

@@ -1,5 +1,5 @@
 #!/bin/sh
-# cloro's cURL sample (seeds/cloro-authentication.md), re-pointed at the mock:
+# cloro's cURL sample (specs/pages/cloro-authentication.md), re-pointed at the mock:
 # https://api.cloro.dev -> $CLORO_BASE_URL, YOUR_API_KEY -> $CLORO_API_KEY. Otherwise verbatim.
 curl -X POST "$CLORO_BASE_URL/v1/monitor" \
   -H "Authorization: Bearer $CLORO_API_KEY" \

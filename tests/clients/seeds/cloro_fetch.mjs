@@ -1,4 +1,4 @@
-// cloro's JavaScript sample (seeds/cloro-authentication.md), re-pointed at the mock with the page's
+// cloro's JavaScript sample (specs/pages/cloro-authentication.md), re-pointed at the mock with the page's
 // own `const apiKey = process.env.CLORO_API_KEY;`. Otherwise verbatim (top-level await: an ES module).
 const apiKey = process.env.CLORO_API_KEY;
 

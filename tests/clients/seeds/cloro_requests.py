@@ -1,4 +1,4 @@
-# cloro's Python sample (seeds/cloro-authentication.md), re-pointed at the mock with the page's own
+# cloro's Python sample (specs/pages/cloro-authentication.md), re-pointed at the mock with the page's own
 # environment-variable advice: `api_key = os.getenv('CLORO_API_KEY')`. Otherwise verbatim.
 import os
 

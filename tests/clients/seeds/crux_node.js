@@ -1,4 +1,4 @@
-// Crux's Node.js sample (seeds/crux-authentication.md), re-pointed at the mock: hostname, port and
+// Crux's Node.js sample (specs/pages/crux-authentication.md), re-pointed at the mock: hostname, port and
 // module (http or https, by the scheme of $CRUX_BASE_URL) from the environment, YOUR_AUTH_TOKEN ->
 // $CRUX_API_KEY, path -> the spec's probe. Otherwise verbatim.
 // request Get All Permissions

@@ -1,4 +1,4 @@
-# Crux's "Python (requests)" sample (seeds/crux-authentication.md), re-pointed at the mock:
+# Crux's "Python (requests)" sample (specs/pages/crux-authentication.md), re-pointed at the mock:
 # the URL -> $CRUX_BASE_URL/organization/permissions/, YOUR_AUTH_TOKEN -> $CRUX_API_KEY.
 # Otherwise verbatim, including its call of json.dumps with no argument: a TypeError before any
 # request, which `except requests.exceptions.RequestException` does not catch.

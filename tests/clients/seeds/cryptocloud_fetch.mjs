@@ -1,4 +1,4 @@
-// CryptoCloud's JavaScript sample (seeds/cryptocloud-authorization.md), re-pointed at the mock:
+// CryptoCloud's JavaScript sample (specs/pages/cryptocloud-authorization.md), re-pointed at the mock:
 // the URL -> $CRYPTOCLOUD_BASE_URL/v2/invoice/create, the example token -> $CRYPTOCLOUD_API_KEY.
 const url = process.env.CRYPTOCLOUD_BASE_URL + '/v2/invoice/create';
 const headers = new Headers({

@@ -1,4 +1,4 @@
-# CryptoCloud's Python sample (seeds/cryptocloud-authorization.md), re-pointed at the mock:
+# CryptoCloud's Python sample (specs/pages/cryptocloud-authorization.md), re-pointed at the mock:
 # the URL -> $CRYPTOCLOUD_BASE_URL/v2/invoice/create, the example token -> $CRYPTOCLOUD_API_KEY.
 # Otherwise verbatim (it sends no body; the mock answers its 400 for an invalid request, after auth).
 import os

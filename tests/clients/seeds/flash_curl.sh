@@ -1,5 +1,5 @@
 #!/bin/sh
-# Flash's sample request (seeds/flash-authentication.md), re-pointed at the mock:
+# Flash's sample request (specs/pages/flash-authentication.md), re-pointed at the mock:
 # https://api.paywithflash.com -> $FLASH_BASE_URL, the example token -> $FLASH_API_KEY. Otherwise verbatim.
 curl -X POST "$FLASH_BASE_URL/v1/get_user_subscription_details" \
 -H "Authorization: Bearer $FLASH_API_KEY" \
