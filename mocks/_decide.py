@@ -235,6 +235,9 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
 
     def authenticate(head: Head, store: KeyStore, now: float, token: bytes, digest: bytes | None = None) -> Decision:
         """5. The key: known, live, of an accepted kind, bound here, scoped enough, within its rate."""
+        # RFC 6750 §3.1: invalid_token when the token is "expired, revoked, malformed, or invalid for
+        # other reasons" (401); insufficient_scope when "the request requires higher privileges than
+        # provided by the access token" (403); RFC 6585 §4: 429 past the rate limit.
         # The store's lookup, inlined: SHA-256 digest index, then the bytes compared in constant time.
         key = store.index.get(digest or sha256(token).digest())
         if key is not None and not compare_digest(key.secret, token):
@@ -281,7 +284,9 @@ def decider(plan: Plan, op: Operation) -> Callable[[Head, KeyStore, float], Deci
                 return duplicate
             raw = lines[pick]
         else:
-            # 2. No header: a key elsewhere (query, body field) is misplaced; nothing at all is missing.
+            # 2. No header: a key elsewhere (query, body field) is misplaced (RFC 6750 §5.3: "Bearer
+            # tokens SHOULD NOT be passed in page URLs"); nothing at all is missing (RFC 9110 §15.5.2:
+            # 401 when the request "lacks valid authentication credentials").
             misplaced = find_misplaced(plan, head)
             if misplaced is None:
                 return authorised(head, None) if accept_missing else missing
