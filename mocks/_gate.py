@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import signal
 import sys
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence
@@ -26,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from specs import ADMIN_HEADER, ADMIN_PREFIX, ProviderSpec, SpecError, get_spec, load_all
+from specs import ADMIN_HEADER, ADMIN_PREFIX, JUnitCase, JUnitSuite, ProviderSpec, SpecError, get_spec, load_all, write_json, write_junit
 
 from ._app import MOCK, build_app
 from ._keys import KeyStore
@@ -669,36 +667,28 @@ def report_json(result: GateResult) -> dict[str, Any]:
     }
 
 
-def report_junit(result: GateResult) -> ET.ElementTree:
+def report_junit(result: GateResult) -> JUnitSuite:
     """One JUnit test case per rule; a broken rule is a <failure> (an --allow'ed one is <skipped>)."""
-    rows = result.rule_verdicts()
-    failures = sum(1 for _, verdict, _ in rows if verdict in ("FAIL", "NON-STRICT"))
-    suite = ET.Element("testsuite", name=f"authconform.gate.{result.spec.id}", tests=str(len(rows)),
-                       failures=str(failures), errors="0", skipped=str(sum(1 for _, v, _ in rows if v == "ALLOWED")),
-                       time=f"{result.seconds:.3f}")
-    for rule, verdict, mine in rows:
-        case = ET.SubElement(suite, "testcase", classname=f"gate.{result.spec.id}", name=rule.id)
+    cases = []
+    for rule, verdict, mine in result.rule_verdicts():
         text = "\n".join(f"#{v.seq} {v.request} (x{v.count}): {v.detail}" for v in mine)
         if verdict in ("FAIL", "NON-STRICT"):
-            node = ET.SubElement(case, "failure", message=f"{verdict}: {rule.title}", type=verdict)
-            node.text = f"{text}\nsource [{rule.strength}]: {rule.source}"
+            case = JUnitCase(rule.id, f"gate.{result.spec.id}", "failure", f"{verdict}: {rule.title}",
+                             f"{text}\nsource [{rule.strength}]: {rule.source}", type=verdict)
         elif verdict == "ALLOWED":
-            ET.SubElement(case, "skipped", message=f"allowed by --allow: {text}")
-    root = ET.Element("testsuites")
-    root.append(suite)
-    return ET.ElementTree(root)
+            case = JUnitCase(rule.id, f"gate.{result.spec.id}", "skipped", f"allowed by --allow: {text}")
+        else:
+            case = JUnitCase(rule.id, f"gate.{result.spec.id}")
+        cases.append(case)
+    return JUnitSuite(f"authconform.gate.{result.spec.id}", tuple(cases), time=result.seconds)
 
 
 def write_reports(result: GateResult, directory: Path) -> list[Path]:
-    """`gate-ID.json` and `gate-ID.xml` under the report folder."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """`gate-ID.json` and `gate-ID.xml` under the report folder, by specs' writers. The gate redacts
+    before: the journal and the command line are redacted in `gate()`, and rules judge the redacted journal."""
     stem = directory / f"gate-{result.spec.id}"
-    jpath, xpath = stem.with_suffix(".json"), stem.with_suffix(".xml")
-    jpath.write_text(json.dumps(report_json(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tree = report_junit(result)
-    ET.indent(tree)
-    tree.write(xpath, encoding="utf-8", xml_declaration=True)
-    return [jpath, xpath]
+    return [write_json(stem.with_suffix(".json"), report_json(result)),
+            write_junit(stem.with_suffix(".xml"), [report_junit(result)])]
 
 
 # --- command line ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Provider specs: the YAML files in this folder, their JSON Schema, and the one loader."""
+"""Provider specs: the YAML files in this folder, their JSON Schema, and the one loader; the
+report files both sides write (one writer per format) and their JSON Schema."""
 # The names mocks/, suites/, fixtures/, bench/ and the tests use (tests/test_layout.py keeps other
 # packages to them); the model's other types are reached through ProviderSpec.
 from ._contract import ADMIN_HEADER, ADMIN_PREFIX
@@ -24,11 +25,12 @@ from ._model import (
     weaker,
 )
 from ._openapi_export import openapi as openapi_document
+from ._report_format import JUnitCase, JUnitSuite, report_validator, write_json, write_junit
 
 __all__ = [
-    "ADMIN_HEADER", "ADMIN_PREFIX", "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR", "SPECS_DIR_ENV", "TOKEN68",
-    "Deviation", "Entry", "ProviderSpec", "Redaction", "Response", "Route", "Rule", "Run", "SpecError", "TokenShape",
-    "alphabet_chars", "broken_verdict", "check_quotes", "encode_body", "fill", "fold", "get_spec", "header_example",
-    "load_all", "load_spec", "openapi_document", "schema_validator", "spec_paths", "spec_regex", "spec_search",
-    "thaw", "weaker",
+    "ADMIN_HEADER", "ADMIN_PREFIX", "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR",
+    "SPECS_DIR_ENV", "TOKEN68", "Deviation", "Entry", "JUnitCase", "JUnitSuite", "ProviderSpec", "Redaction", "Response",
+    "Route", "Rule", "Run", "SpecError", "TokenShape", "alphabet_chars", "broken_verdict", "check_quotes", "encode_body",
+    "fill", "fold", "get_spec", "header_example", "load_all", "load_spec", "openapi_document", "report_validator",
+    "schema_validator", "spec_paths", "spec_regex", "spec_search", "thaw", "weaker", "write_json", "write_junit",
 ]

@@ -5,13 +5,11 @@ so no key reaches a file. The expected-deviations baseline, once judged, is repo
 from __future__ import annotations
 
 import html
-import json
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from specs import FAILURE_CLASSES, ProviderSpec
+from specs import FAILURE_CLASSES, JUnitCase, JUnitSuite, ProviderSpec, write_json, write_junit
 
 from ._baseline import NOT_JUDGED, DeviationState
 from ._cases import POSITIVE, cases_for
@@ -164,62 +162,49 @@ class Report:
             "deviations": [s.as_dict() for s in self.baseline],
         }
 
-    def junit(self) -> ET.Element:
-        """JUnit XML: one testsuite per provider, one testcase per case, verdict as a property."""
-        root = ET.Element("testsuites", name="authconform")
+    def junit(self) -> list[JUnitSuite]:
+        """JUnit: one testsuite per provider, one testcase per case, verdict and mode as properties;
+        then the baseline's entries, if any."""
+        suites = []
         for provider in self.providers:
-            results = [r for r in self.results if r.provider == provider]
-            suite = ET.SubElement(
-                root, "testsuite", name=provider, tests=str(len(results)),
-                failures=str(sum(r.verdict is Verdict.FAIL for r in results)),
-                skipped=str(sum(r.verdict is Verdict.SKIP for r in results)), errors="0",
-                time=f"{sum(r.duration for r in results):.3f}",
-            )
-            for r in results:
-                case = ET.SubElement(suite, "testcase", classname=f"authconform.{provider}", name=r.case_id, time=f"{r.duration:.3f}")
-                props = ET.SubElement(case, "properties")
-                ET.SubElement(props, "property", name="verdict", value=r.verdict.value)
-                ET.SubElement(props, "property", name="mode", value=r.mode)
+            cases = []
+            for r in (r for r in self.results if r.provider == provider):
+                props = (("verdict", r.verdict.value), ("mode", r.mode))
                 if r.verdict is Verdict.FAIL:
-                    ET.SubElement(case, "failure", message=((r.reason or "").splitlines() or [f"{r.case_id}: FAIL"])[0]).text = r.reason
+                    first = ((r.reason or "").splitlines() or [f"{r.case_id}: FAIL"])[0]
+                    outcome = dict(outcome="failure", message=first, text=r.reason)
                 elif r.verdict is Verdict.SKIP:
-                    ET.SubElement(case, "skipped", message=r.reason or "")
-                elif r.reason:
-                    ET.SubElement(case, "system-out").text = f"{r.verdict.value}: {r.reason}"
+                    outcome = dict(outcome="skipped", message=r.reason or "")
+                else:
+                    outcome = dict(system_out=f"{r.verdict.value}: {r.reason}" if r.reason else None)
+                cases.append(JUnitCase(r.case_id, f"authconform.{provider}", properties=props, time=r.duration, **outcome))
+            suites.append(JUnitSuite(provider, tuple(cases)))
         if self.baseline:
-            self._junit_baseline(root)
-        return root
+            suites.append(self._junit_baseline())
+        return suites
 
-    def _junit_baseline(self, root: ET.Element) -> None:
+    def _junit_baseline(self) -> JUnitSuite:
         """One testcase per baseline entry: a stale (or unmatched) entry is a failure."""
-        suite = ET.SubElement(root, "testsuite", name="baseline", tests=str(len(self.baseline)),
-                              failures=str(len(self.stale)), skipped="0", errors="0", time="0.000")
-        for s in self.baseline:
-            case = ET.SubElement(suite, "testcase", classname=f"authconform.baseline.{s.provider}",
-                                 name=f"{s.deviation.case}/{s.deviation.check}", time="0.000")
-            if s.fails_run:
-                ET.SubElement(case, "failure", message=s.line()).text = s.line()
-            else:
-                ET.SubElement(case, "system-out").text = s.line()
+        cases = [
+            JUnitCase(f"{s.deviation.case}/{s.deviation.check}", f"authconform.baseline.{s.provider}", time=0.0,
+                      **(dict(outcome="failure", message=s.line(), text=s.line()) if s.fails_run else dict(system_out=s.line())))
+            for s in self.baseline
+        ]
+        return JUnitSuite("baseline", tuple(cases))
 
     def write(self, directory: str | Path) -> list[Path]:
         """Write report.json, junit.xml and report.html into a folder (created if needed); return their paths."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        json_path, xml_path, html_path = out / "report.json", out / "junit.xml", out / "report.html"
-        json_path.write_text(self._redact(json.dumps(self.as_dict(), indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
-        xml = ET.tostring(self.junit(), encoding="unicode")
-        xml_path.write_text('<?xml version="1.0" encoding="utf-8"?>\n' + self._redact(xml) + "\n", encoding="utf-8")
+        html_path = out / "report.html"
+        paths = [write_json(out / "report.json", self.as_dict(), redact=self._redact),
+                 write_junit(out / "junit.xml", self.junit(), redact=self._redact)]
         html_path.write_text(self._redact_html(render_html(self)), encoding="utf-8")
-        return [json_path, xml_path, html_path]
+        return [*paths, html_path]
 
     def write_record(self, directory: str | Path) -> Path:
         """Write record.json (what the targets answered, case by case) for `python -m drive drift DIR`."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / RECORD_FILE
-        path.write_text(self._redact(json.dumps(record_of(self.results, self.mode), indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
-        return path
+        return write_json(Path(directory) / RECORD_FILE, record_of(self.results, self.mode), redact=self._redact)
 
     def _redact_html(self, page: str) -> str:
         """The page redacted, each placeholder the pass puts in HTML-escaped (a bare `<CLORO_API_KEY>`
