@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from specs import ADMIN_HEADER, ADMIN_PREFIX, JUnitCase, JUnitSuite, ProviderSpec, SpecError, get_spec, load_all, write_json, write_junit
+from specs import (ADMIN_HEADER, ADMIN_PREFIX, JUnitCase, JUnitSuite, ProviderSpec, SpecError, get_spec, load_all, write_json,
+                   write_junit)
 
 from ._app import MOCK, build_app
 from ._keys import KeyStore
