@@ -1,11 +1,12 @@
 """Printing and saving benchmark figures: aligned tables, floors, a JSON file per benchmark."""
 from __future__ import annotations
 
-import json
 import platform
 import os
 from pathlib import Path
 from typing import Any, Sequence
+
+from specs import write_json
 
 from ._procs import ROOT
 
@@ -62,7 +63,4 @@ def machine() -> dict[str, Any]:
 
 def save(name: str, data: dict[str, Any]) -> Path:
     """Write one benchmark's figures to reports/bench/NAME.json (git-ignored); its path."""
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    path = REPORT_DIR / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_json(REPORT_DIR / f"{name}.json", {"machine": machine(), **data})

@@ -3,13 +3,12 @@ drift between what a live provider answered and what its mock answers."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from specs import SpecError, load_all
+from specs import SpecError, load_all, write_json
 from suites import RecordError, load_record
 
 from ._drift import drift_against_mocks
@@ -54,7 +53,7 @@ def _run_mutation(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
                         progress=say, must_fail=must_fail_of(catalogue))
     print("\n".join(matrix.lines()))
     if args.json:
-        Path(args.json).write_text(json.dumps(matrix.as_dict(), indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, matrix.as_dict())
     return matrix.exit_status
 
 
