@@ -204,4 +204,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line(f"report: {folder}/report.json, {folder}/junit.xml, {folder}/report.html")
     record = config.stash.get(RECORD, None)
     if record:
-        terminalreporter.write_line(f"record: {record}/record.json (compare with the mocks: python -m suites drift {record})")
+        terminalreporter.write_line(f"record: {record}/record.json (compare with the mocks: python -m drive drift {record})")

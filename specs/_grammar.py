@@ -1,7 +1,7 @@
 """The grammars a spec's strings must fit where they reach the wire, a regex engine or a file name.
 
 Each function returns None for a good value, else one sentence saying what is wrong and what would
-be right; the lint (specs/_lint.py) attaches the YAML path and line.
+be right; the checks of specs/_wire.py attach the YAML path and line.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Checks: one function per property, named for it, each raising CheckFailed when the target breaks
-it (modelled on Schemathesis's `specs/openapi/checks.py`).
+it (the shape of Schemathesis's checks: one named property per function).
 
 A check reads one observed exchange and either returns (PASS), raises CheckFailed (FAIL or
 NON-STRICT, by the rule's strength), raises Observation (INFO: seen, no rule to judge it) or

@@ -10,8 +10,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from drive import MockStartError
-from fixtures import SETTINGS, enact
+from fixtures import SETTINGS, MockStartError, enact
 from suites.engine import EngineSession, strategy_names
 from suites.engine.plugin import engine_options, record_run
 

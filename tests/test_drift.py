@@ -1,4 +1,4 @@
-"""Drift: `pytest --live --record DIR` keeps what the target answered, `python -m suites drift DIR`
+"""Drift: `pytest --live --record DIR` keeps what the target answered, `python -m drive drift DIR`
 compares it with the mock of the spec. Shown against a local cloro look-alike that departs from the
 spec on purpose (a 403 with another body and no challenge for a missing key, another success body),
 and against the clean mock run as a live target (no drift). No key in any output."""
@@ -40,7 +40,7 @@ async def drifted_cloro(request: web.Request) -> web.Response:
 
 
 def _drift(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "suites", "drift", str(folder)], cwd=ROOT, env=clean_env(), capture_output=True,
+    return subprocess.run([sys.executable, "-m", "drive", "drift", str(folder)], cwd=ROOT, env=clean_env(), capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
@@ -150,3 +150,10 @@ def test_messages_are_compared_on_refusals_not_ids_nor_successes() -> None:
     assert [d.line() for d in compare(spec, "x.invalid", "invalid", a, b)] == [
         "message $.error: live 'Invalid API key', mock 'Invalid or missing API key'"]
     assert compare(spec, "x.positive", "positive", Answer(200, (), live), Answer(200, (), mock)) == []
+
+
+def test_the_suite_package_names_drives_commands() -> None:
+    """`python -m suites drift DIR` (the suite never imports drive/) says the command that runs it: exit 2."""
+    run = subprocess.run([sys.executable, "-m", "suites", "drift", "rec"], cwd=ROOT, env=clean_env(), capture_output=True,
+                         text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert run.returncode == 2 and "`python -m drive drift`" in run.stderr and "Traceback" not in run.stderr, run.stderr

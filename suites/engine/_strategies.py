@@ -5,7 +5,7 @@ wire. Each draws a `Generated`: a request `Template` whose key is a symbolic `Ke
 placeholder and a chain of mutations), the rule that governs its form, and how its answers may be
 judged. Hypothesis never sees a key: what it draws, prints and stores is the placeholder, the
 mutation and the literal bytes around it. The expected failure class is not drawn either: the
-oracle (`_engine_oracle.decide`) derives it from the concrete request at send time.
+oracle (`_oracle.decide`) derives it from the concrete request at send time.
 
 Inside each class the alternatives are ordered simplest first, so that shrinking lands on the
 plainest request that still breaks a property (`<KEY> + "0"` for a prefix compare).
