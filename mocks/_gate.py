@@ -33,7 +33,7 @@ from ._protocol import unused_connections
 from ._redact import GrowingRedactor, Redactor
 from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
-from ._serve import start
+from ._serve import ignore_stop_signals, start
 
 if TYPE_CHECKING:  # trustme is imported only when --tls asks for it
     from ._tls import TLSMaterial
@@ -868,8 +868,9 @@ async def _until_signal(make: Callable[[_Stop], Any]) -> Any:
             raise _Stopped(got[-1]) from None
         raise
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+        # What is left (the table, the reports) is short and bounded: a later SIGINT/SIGTERM is
+        # blocked, then ignored, never Python's KeyboardInterrupt mid-write (see ignore_stop_signals).
+        ignore_stop_signals(loop)
 
 
 def main(args: argparse.Namespace) -> int:

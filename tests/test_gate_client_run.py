@@ -254,3 +254,33 @@ def test_a_closed_stdout_does_not_block_the_client(tmp_path: Path) -> None:
     text = err.decode()
     assert proc.returncode == 0, text
     assert "1 request, client exit 0" in text and "Traceback" not in text and "BrokenPipe" not in text
+
+
+@needs_curl
+def test_a_burst_of_signals_never_kills_the_gate_with_a_traceback(tmp_path: Path) -> None:
+    """SIGINT, then more in a burst (Ctrl-C held down): the gate stops with 130 and its own line, never
+    KeyboardInterrupt, whether a signal lands while the loop runs, while its handlers are removed or
+    after (the stop blocks and then ignores SIGINT/SIGTERM, as serve does)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    gate_proc = subprocess.Popen(
+        [sys.executable, "-m", "mocks", "gate", "cloro", "--report", "r", "--", "sh", "-c",
+         f"{RIGHT}; echo $$ > client.pid; sleep 60"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "client.pid").exists() or not (tmp_path / "client.pid").read_text().strip():
+            assert time.monotonic() < deadline and gate_proc.poll() is None, "the client never started"
+            time.sleep(0.05)
+        for _ in range(400):  # bounded: at most about 2 s of signals
+            if gate_proc.poll() is not None:
+                break
+            gate_proc.send_signal(signal.SIGINT)
+            time.sleep(0.005)
+        _, err = gate_proc.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        if gate_proc.poll() is None:
+            gate_proc.kill()
+            gate_proc.wait()
+    assert gate_proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert not _running(int((tmp_path / "client.pid").read_text()))
