@@ -158,20 +158,29 @@ def test_a_report_folder_that_cannot_take_the_report_is_refused_before_the_clien
     assert not list(tmp_path.glob("gate-*")), "nothing written into the current folder"
 
 
+def _gate_with_sleeping_client(tmp_path: Path, request: str) -> subprocess.Popen[str]:
+    """`mocks gate cloro --report r` whose client sends `request`, writes its PID to client.pid and
+    sleeps; returned once the client has started."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    gate_proc = subprocess.Popen(
+        [sys.executable, "-m", "mocks", "gate", "cloro", "--report", "r", "--", "sh", "-c",
+         f"{request}; echo $$ > client.pid; sleep 60"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "client.pid").exists() or not (tmp_path / "client.pid").read_text().strip():
+        if time.monotonic() > deadline or gate_proc.poll() is not None:
+            gate_proc.kill()
+            gate_proc.wait()
+            raise AssertionError("the client never started")
+        time.sleep(0.05)
+    return gate_proc
+
+
 @needs_curl
 def test_sigint_stops_the_client_and_still_reports(tmp_path: Path) -> None:
     """SIGINT mid-run: exit 130, the client's group stopped, the requests so far judged and reported."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    wrong = RIGHT.replace("Bearer", "Token")
-    gate_proc = subprocess.Popen(
-        [sys.executable, "-m", "mocks", "gate", "cloro", "--report", "r", "--", "sh", "-c",
-         f"{wrong}; echo $$ > client.pid; sleep 60"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+    gate_proc = _gate_with_sleeping_client(tmp_path, RIGHT.replace("Bearer", "Token"))
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "client.pid").exists() or not (tmp_path / "client.pid").read_text().strip():
-            assert time.monotonic() < deadline and gate_proc.poll() is None, "the client never started"
-            time.sleep(0.05)
         gate_proc.send_signal(signal.SIGINT)
         _, err = gate_proc.communicate(timeout=CLI_TIMEOUT)
     finally:
@@ -261,16 +270,8 @@ def test_a_burst_of_signals_never_kills_the_gate_with_a_traceback(tmp_path: Path
     """SIGINT, then more in a burst (Ctrl-C held down): the gate stops with 130 and its own line, never
     KeyboardInterrupt, whether a signal lands while the loop runs, while its handlers are removed or
     after (the stop blocks and then ignores SIGINT/SIGTERM, as serve does)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    gate_proc = subprocess.Popen(
-        [sys.executable, "-m", "mocks", "gate", "cloro", "--report", "r", "--", "sh", "-c",
-         f"{RIGHT}; echo $$ > client.pid; sleep 60"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+    gate_proc = _gate_with_sleeping_client(tmp_path, RIGHT)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "client.pid").exists() or not (tmp_path / "client.pid").read_text().strip():
-            assert time.monotonic() < deadline and gate_proc.poll() is None, "the client never started"
-            time.sleep(0.05)
         for _ in range(400):  # bounded: at most about 2 s of signals
             if gate_proc.poll() is not None:
                 break
