@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from junitparser import JUnitXml
 
 from drive import MockProcess
 from fixtures import ROOT, clean_env
@@ -135,13 +136,15 @@ def test_end_to_end_the_run_passes_on_a_seen_deviation_and_fails_on_a_stale_one(
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert [d["state"] for d in report["deviations"]] == ["seen"]
     assert "DEVIATION" in (folder / "report.html").read_text(encoding="utf-8")
+    seen = {s.name: s for s in JUnitXml.fromfile(str(folder / "junit.xml"))}["baseline"]
+    assert (seen.tests, seen.failures) == (1, 0)
 
     run, folder = _run_live(mocks["clean"], tmp_path, "stale")
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
     assert "STALE deviation cloro missing/status_matches_catalogue: cloro.missing now passes" in run.stdout
-    junit = (folder / "junit.xml").read_text(encoding="utf-8")
-    assert '<testsuite name="baseline" tests="1" failures="1"' in junit
+    baseline = {s.name: s for s in JUnitXml.fromfile(str(folder / "junit.xml"))}["baseline"]
+    assert (baseline.tests, baseline.failures) == (1, 1)
 
 
 # --- generated strategies: an entry names the strategy (and the failure class it covers) -----------
