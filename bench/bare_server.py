@@ -34,7 +34,7 @@ async def serve(args: argparse.Namespace) -> None:
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     print(json.dumps({"base_url": f"http://{args.host}:{port}"}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

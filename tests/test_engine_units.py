@@ -9,6 +9,7 @@ import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis.database import InMemoryExampleDatabase
 
 from specs import get_spec, load_all
 from suites import RawResponse, Secret, Verdict, leaks, mock_target
@@ -16,6 +17,7 @@ from suites._keys import fabricate
 from suites.engine._judge import Judge
 from suites.engine._live import BudgetSpent, GuardedConnection, Limits, retry_after
 from suites.engine._oracle import View, decide
+from suites.engine._session import EngineOptions, EngineSession
 from suites.engine._strategies import STRATEGIES, Generated, alphabet_of, basis, strategy_for
 from suites.engine._template import HOST, Context, KeyExpr, Op, Template
 
@@ -292,3 +294,32 @@ def test_host_part_renders_the_connection_host() -> None:
     t = Template("GET", "/p", head=(b"Host: ", HOST, b"\r\n"))
     raw = t.render(Context({}, b"", "example.test:81", "/api")).encode("x")
     assert raw.startswith(b"GET /api/p HTTP/1.1\r\nHost: example.test:81\r\nContent-Length: 0\r\n\r\n")
+
+
+class _Recording(InMemoryExampleDatabase):
+    """An in-memory example database that notes every key Hypothesis asks it for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[bytes] = []
+
+    def fetch(self, key: bytes):  # type: ignore[override]
+        self.asked.append(key)
+        return super().fetch(key)
+
+
+def test_each_search_keeps_its_own_database_namespace(running) -> None:
+    """Every key the engine's searches read (and so write) sits under
+    `authconform:PROVIDER:STRATEGY:PHASE:`, so one strategy's search never replays another's (the
+    test body is one function for all of them)."""
+    spec = get_spec(sorted(s.id for s in load_all())[0])
+    server = running(spec.id)
+    db = _Recording()
+    session = EngineSession(mock_target(spec, server.base_url, server.keys()), EngineOptions(database=db, max_examples=5))
+    try:
+        for name in ("presence", "token"):
+            session.run(name)
+    finally:
+        session.close()
+    assert db.asked and all(k.startswith(f"authconform:{spec.id}:".encode()) for k in db.asked), db.asked
+    assert {k.split(b":")[2] for k in db.asked} == {b"presence", b"token"}, db.asked

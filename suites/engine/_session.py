@@ -58,6 +58,33 @@ INFO_WORDS = {
 }
 
 
+
+class Namespaced(ExampleDatabase):
+    """Another example database's entries under a key prefix, through Hypothesis's public database
+    interface (save, fetch, delete, move): several searches of one test function kept apart."""
+
+    def __init__(self, inner: ExampleDatabase, prefix: bytes):
+        super().__init__()
+        self.inner = inner
+        self.prefix = prefix
+
+    def save(self, key: bytes, value: bytes) -> None:
+        """Save under the prefixed key."""
+        self.inner.save(self.prefix + key, value)
+
+    def fetch(self, key: bytes) -> Any:
+        """The values under the prefixed key."""
+        return self.inner.fetch(self.prefix + key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        """Delete under the prefixed key."""
+        self.inner.delete(self.prefix + key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        """Move between prefixed keys."""
+        self.inner.move(self.prefix + src, self.prefix + dest, value)
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     """How hard to search: examples per strategy, seed, live budget and pace, Hypothesis database."""
@@ -373,16 +400,18 @@ class EngineSession:
         # Seeded per provider, strategy and phase: the same seed repeats the same search. (@seed
         # turns the database off; the settings applied after it turn it back on.)
         test = seed(zlib.crc32(f"{self.options.seed}:{self.spec.id}:{name}:{phase}".encode()))(test)
+        # One database namespace per provider, strategy and phase (the body is the same function,
+        # which Hypothesis alone would key the same for all of them).
+        database = self.database()
+        namespaced = Namespaced(database, f"authconform:{self.spec.id}:{name}:{phase}:".encode()) if database is not None else None
         test = settings(
             max_examples=max_examples,
             deadline=None,
-            database=self.database(),
+            database=namespaced,
             verbosity=Verbosity.quiet,
             report_multiple_bugs=True,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )(test)
-        # One database entry per provider, strategy and phase (the body is the same function).
-        test.hypothesis.inner_test._hypothesis_internal_add_digest = f"authconform:{self.spec.id}:{name}:{phase}".encode()
         try:
             test()
         except Exception as exc:  # Hypothesis raises the shrunk Violation(s), possibly in a group
