@@ -8,7 +8,8 @@ from ._schema import schema_validator
 from ._grammar import alphabet_chars
 from ._headers import header_example
 from ._regex import spec_regex, spec_search
-from ._loader import PACKAGE_DIR, RFC_SEPARATOR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
+from ._build import RFC_SEPARATOR
+from ._loader import PACKAGE_DIR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
 from ._redaction import MIN_RUN, Entry, Redaction, Run, fold
 from ._model import (
     FAILURE_CLASSES,
