@@ -5,9 +5,11 @@ more than the differences a change to the hot path makes. Here each server's own
 protocol gets the same request bytes through an in-memory transport (pipelined in batches of
 100, answers counted as they are written), so the figure is the CPU the server's Python spends
 per request (aiohttp's parser, the handler, the response) with the kernel's share left out.
-Rounds alternate between the two servers; a figure is the best round (interference only ever
-adds time) and the median is kept too. The mock is prepared as `serve` prepares it
-(mocks/_serve.py `make_runner`); the bare app is bench/bare_server.py's.
+Rounds alternate between the servers; a figure is the best round (interference only ever adds
+time) and the median is kept too. The mock is prepared as `serve` prepares it (mocks/_serve.py
+`make_runner`), and once more without its fast path (`build_app(fast_path=False)`: aiohttp's
+public API only, mocks/_fastpath.py left out), so the fast path's worth is measured in the same
+run; the bare app is bench/bare_server.py's.
 """
 from __future__ import annotations
 
@@ -90,26 +92,36 @@ async def _round(runner: web.AppRunner, raw: bytes, requests: int, timeout: floa
 
 @dataclass
 class CpuRun:
-    """One provider and path: microseconds per request of each round, bare and mock."""
+    """One provider and path: microseconds per request of each round, bare, mock, and mock
+    without its fast path (`plain`)."""
 
     provider: str
     path: str
     bare: list[float] = field(default_factory=list)
     mock: list[float] = field(default_factory=list)
+    plain: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         """Bare over mock, best rounds: the req/s ratio these costs would give (above 1: the mock is cheaper)."""
         return min(self.bare) / min(self.mock) if self.bare and self.mock else 0.0
 
+    @property
+    def saved(self) -> float:
+        """Microseconds per request the fast path saves, best rounds (0.0 when not measured)."""
+        return min(self.plain) - min(self.mock) if self.plain and self.mock else 0.0
+
 
 async def _provider(provider: str, rounds: int, requests: int) -> list[CpuRun]:
     spec = get_spec(provider)
     success = spec.probe.success
-    mock_app = build_app(spec, rate_limit=False)
+    # One seed: the same keys in both mocks, so one request means the same to each.
+    mock_app = build_app(spec, rate_limit=False, seed="bench")
+    plain_app = build_app(spec, rate_limit=False, seed="bench", fast_path=False)
     bare_app = bare_server.build_app(spec.probe.method, spec.probe.path, success.status, success.body_bytes(),
                                      "application/json")
-    mock, bare = await make_runner(mock_app), web.AppRunner(bare_app, access_log=None, handle_signals=False)
+    mock, plain = await make_runner(mock_app), await make_runner(plain_app)
+    bare = web.AppRunner(bare_app, access_log=None, handle_signals=False)
     await bare.setup()
     key = mock_app[MOCK].keys()["valid"]
     runs = []
@@ -117,14 +129,16 @@ async def _provider(provider: str, rounds: int, requests: int) -> list[CpuRun]:
         for path in PATHS:
             raw = probe_request(spec, path, key).raw().encode("127.0.0.1:8080")
             run = CpuRun(provider, path)
-            await _round(bare, raw, BATCH)  # warm both before measuring
-            await _round(mock, raw, BATCH)
+            for runner in (bare, mock, plain):  # warm each before measuring
+                await _round(runner, raw, BATCH)
             for _ in range(rounds):
                 run.bare.append(await _round(bare, raw, requests))
                 run.mock.append(await _round(mock, raw, requests))
+                run.plain.append(await _round(plain, raw, requests))
             runs.append(run)
     finally:
         await mock.cleanup()
+        await plain.cleanup()
         await bare.cleanup()
     return runs
 
@@ -135,14 +149,14 @@ def run_provider(provider: str, rounds: int = 15, requests: int = 2000) -> list[
 
 
 def report(runs: Sequence[CpuRun]) -> str:
-    """The table: best and median microseconds per request, and the ratio."""
+    """The table: best and median microseconds per request, the ratio, and the fast path's worth."""
     med = statistics.median
     rows = [[r.provider, r.path, min(r.bare), min(r.mock), min(r.mock) - min(r.bare), med(r.bare), med(r.mock),
-             f"{r.ratio:.2f}x"] for r in runs]
+             f"{r.ratio:.2f}x", min(r.plain), r.saved] for r in runs]
     return table(["provider", "path", "bare us (best)", "mock us (best)", "mock extra us", "bare us (median)",
-                  "mock us (median)", "bare/mock"], rows)
+                  "mock us (median)", "bare/mock", "mock us (no fast path, best)", "fast path saves us"], rows)
 
 
 def as_json(runs: Sequence[CpuRun]) -> dict[str, Any]:
     """Plain data for reports/bench/cpu.json."""
-    return {"batch": BATCH, "runs": [{**r.__dict__, "ratio": r.ratio} for r in runs]}
+    return {"batch": BATCH, "runs": [{**r.__dict__, "ratio": r.ratio, "saved": r.saved} for r in runs]}

@@ -189,6 +189,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--port", type=_port, default=0, help="port to bind (default 0: a free port)")
     s.add_argument("--seed", help="make the keys deterministic")
     s.add_argument("--no-rate-limit", action="store_true", help="drop the spec's own rate limit (benchmarks, long runs)")
+    s.add_argument("--no-fast-path", action="store_true",
+                   help="serve the probe through the application like any path (the same answers, more CPU; mocks/_fastpath.py)")
     s.add_argument("--journal", metavar="PATH", help="on SIGINT/SIGTERM, write the whole journal (redacted) here as JSON Lines")
     s.add_argument("--journal-mib", type=_mib, default=DEFAULT_MAX_BYTES / 2**20, metavar="MIB",
                    help=f"keep the newest requests within MIB packed (default {DEFAULT_MAX_BYTES / 2**20:g}, at most "

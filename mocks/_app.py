@@ -1,8 +1,13 @@
 """The mock as an aiohttp application: every path under the API base authenticated, then routed
 (the probe, the spec's routes, 405, not_found); the exchange route; the admin API.
 
-Speed matters (a benchmark races the mock against a bare handler), so each route is one plain
-handler with no middleware, answers are bytes built at start-up, and the journal keeps raw data.
+Only aiohttp's public API here: a handler reads a body with `await request.read()` (bounded by
+the application's client_max_size) and every request is routed by the application. Speed still
+matters (a benchmark races the mock against a bare handler), so each route is one plain handler
+with no middleware, answers are bytes built at start-up, and the journal keeps raw data. What
+needs aiohttp's internals to go faster (the probe straight to its handler, a body taken from
+aiohttp's buffer) is mocks/_fastpath.py beside this, switched off by `build_app(fast_path=False)`
+or `serve --no-fast-path`, and answers the same.
 """
 from __future__ import annotations
 
@@ -12,10 +17,10 @@ import operator
 import socket
 import struct
 import time
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, NamedTuple
 
 from aiohttp import web
-from aiohttp.hdrs import CONTENT_ENCODING  # an istr: its lookup skips lower-casing (~0.1 us less)
+from aiohttp.hdrs import CONTENT_ENCODING
 
 from specs import ADMIN_HEADER, ADMIN_PREFIX, ProviderSpec, get_spec
 
@@ -37,7 +42,8 @@ from ._scenarios import Scenario, ScenarioRun, parse_scenario
 # it sends can mint, expire or revoke keys, change the scenario, or clear the journal the gate
 # reads. A call without it is answered 403 and journaled like any client request, with
 # outcome.refused_by "admin_secret" (mocks/_journal.py), so the gate judges it (`client.no_admin`).
-# aiohttp's own default (client_max_size), said once so the fast body path applies it too.
+# aiohttp's own default (client_max_size), said once so that a body peeked at (mocks/_fastpath.py)
+# is bounded alike.
 MAX_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp decodes header bytes as UTF-8 with surrogateescape; this gives the bytes back (in C).
@@ -175,8 +181,26 @@ _CHANGES: dict[str, Callable[[MockState, dict[str, Any]], dict[str, Any]]] = {
 
 
 MOCK = web.AppKey("authconform_mock", MockState)
-# The probe route's path and handler, for `direct_dispatch` (the hot path skips the router).
-PROBE_ROUTE = web.AppKey("authconform_probe_route", tuple)
+# Whether `serve` (mocks/_serve.py make_runner) puts mocks/_fastpath.py in front of the application.
+FAST_PATH = web.AppKey("authconform_fast_path", bool)
+# The body of a request as the handler has it: the bytes as sent, and None; or b"" and the name of
+# the answer when they could not be had (`too_large`, `timeout`).
+Sent = tuple[bytes, "str | None"]
+Answer = Callable[[web.Request, bytes, "str | None"], web.StreamResponse]
+
+
+class ProbeRoute(NamedTuple):
+    """The probe's method and path, and its handler in two halves: `handler` reads the body
+    (`read_sent`) and hands it to `answer`, which decides, journals and answers. mocks/_fastpath.py
+    calls `answer` itself when aiohttp already holds the whole body."""
+
+    method: str
+    path: str
+    handler: Handler
+    answer: Answer
+
+
+PROBE_ROUTE = web.AppKey("authconform_probe_route", ProbeRoute)
 
 
 def build_app(
@@ -189,98 +213,66 @@ def build_app(
     rate_limit: bool = True,
     journal_bytes: int = DEFAULT_MAX_BYTES,
     admin_secret: str | None = None,
+    fast_path: bool = True,
 ) -> web.Application:
     """An aiohttp application that answers like the provider (ValueError for a bad defect or scenario).
 
     `rate_limit=False` drops the spec's own limit (benchmarks, long suites); a rate-limit:N
     scenario still applies. The journal keeps the newest `journal_limit` entries within
     `journal_bytes` packed bytes. `admin_secret`: admin calls must carry it in ADMIN_HEADER.
+    `fast_path=False`: served without mocks/_fastpath.py (the same answers, more CPU per request).
     """
     if isinstance(spec, str):
         spec = get_spec(spec)
     state = MockState(spec, defects, scenario, seed, journal_limit, rate_limit, journal_bytes, admin_secret)
     app = web.Application(client_max_size=MAX_BODY)
     app[MOCK] = state
+    app[FAST_PATH] = fast_path
     _add_admin(app, state)
     probe, exchange = spec.probe.path, spec.exchange.path if spec.exchange else None
     if probe == exchange or probe.startswith(ADMIN_PREFIX) or (exchange or "").startswith(ADMIN_PREFIX):
         raise ValueError(f"{spec.path}: probe and exchange paths must differ and stay out of {ADMIN_PREFIX}")
     # Every other path goes to one handler that authenticates first and routes after (the probe's
-    # own path included: another method there may be a route). direct_dispatch sends the probe's
-    # method and path straight to the probe's decider.
-    app[PROBE_ROUTE] = (spec.probe.method, probe, _protected(state))
+    # own path included: another method there may be a route).
     if exchange:
         app.router.add_route("*", exchange, _exchange(state))
     app.router.add_route("*", "/{tail:.*}", _routed(state))
+    app[PROBE_ROUTE] = ProbeRoute(spec.probe.method, probe, *_protected(state))
     return app
 
 
-def direct_dispatch(app: web.Application, server: web.Server) -> None:
-    """Send requests for the probe's method and path straight to its decider, skipping the routers.
-
-    aiohttp's router and ours (mocks/_routes.py) would pick the same decider (a plain path, no
-    middleware is installed); their lookups and aiohttp's per-request match bookkeeping cost about
-    a tenth of the mock's time per request. Anything else (other paths or methods, a
-    percent-encoded probe path, `Expect: 100-continue`, which aiohttp's route answers with an
-    interim 100) goes through the application as before.
-    """
-    method, probe, protected = app[PROBE_ROUTE]
-    with_query = probe + "?"
-    routed = server.request_handler
-
-    def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
-        # A plain function handing back the handler's coroutine: no extra coroutine per request.
-        target = request.raw_path
-        if (target == probe or target.startswith(with_query)) and request.method == method and "Expect" not in request.headers:
-            return protected(request)  # type: ignore[arg-type]
-        return routed(request)
-
-    server.request_handler = dispatch
-
-
-def _buffered_body(request: web.Request) -> bytes | None:
-    """The body when aiohttp already holds all of it (the usual case for small requests), else None.
-
-    Peeking at the buffer costs a join; consuming it (read/read_nowait) makes aiohttp resume the
-    transport and re-run its parser, measured as the costliest step left on the hot path. aiohttp
-    drops an unread body once the handler returns. Without the private buffer, None: read it then.
-    """
-    payload = request.content
-    if not payload.is_eof():
-        return None
+# -- request bodies ------------------------------------------------------------------------------
+async def read_sent(request: web.Request) -> Sent:
+    """The request body as sent (content codings not undone): aiohttp reads it whole, refusing one
+    over the application's client_max_size (MAX_BODY) and failing a read whose body stopped
+    arriving with BodyTimeout (mocks/_protocol.py)."""
     try:
-        buffer, offset = payload._buffer, payload._buffer_offset  # type: ignore[attr-defined]
-    except AttributeError:
-        return None
-    if offset:
-        return None
-    if not buffer:
-        return b""
-    return buffer[0] if len(buffer) == 1 else b"".join(buffer)
-
-
-async def _read_body(request: web.Request) -> tuple[bytes, str | None]:
-    """The request body with its content codings undone, and None; or what arrived and the name of
-    the answer when it cannot be had: `too_large` (over MAX_BODY as sent: b""; once decoded: the
-    coded bytes), `unsupported_coding`, `bad_coding`, `timeout` (the rest of the body stopped
-    arriving, see mocks/_protocol.py: b"")."""
-    body = _buffered_body(request)
-    if body is None:
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return b"", "too_large"
-        except BodyTimeout:
-            return b"", "timeout"
-    if len(body) > MAX_BODY:
+        return await request.read(), None
+    except web.HTTPRequestEntityTooLarge:
         return b"", "too_large"
-    codings = request.headers.get("Content-Encoding") if body else None
+    except BodyTimeout:
+        return b"", "timeout"
+
+
+def decoded(request: web.Request, sent: bytes) -> Sent:
+    """The body with its content codings undone (RFC 9110 §8.4), and None; or what arrived and the
+    name of the answer when it cannot be had: `too_large` (over MAX_BODY as sent: b""; once
+    decoded: the coded bytes), `unsupported_coding`, `bad_coding`."""
+    if len(sent) > MAX_BODY:
+        return b"", "too_large"
+    codings = request.headers.get(CONTENT_ENCODING) if sent else None
     if codings is None:
-        return body, None
+        return sent, None
     try:
-        return decode(codings, body, MAX_BODY), None
+        return decode(codings, sent, MAX_BODY), None
     except BodyProblem as exc:
-        return body, exc.name
+        return sent, exc.name
+
+
+async def _read_body(request: web.Request) -> Sent:
+    """The request body with its content codings undone (see read_sent and decoded)."""
+    sent, problem = await read_sent(request)
+    return (sent, problem) if problem else decoded(request, sent)
 
 
 async def _body(request: web.Request) -> bytes | None:
@@ -291,14 +283,23 @@ async def _body(request: web.Request) -> bytes | None:
 
 def _refuse_body(state: MockState, request: web.Request, body: bytes, problem: str,
                  decide: Callable[[Head, KeyStore, float], Decision]) -> web.Response:
-    """An authenticated path's request whose body cannot be had: the auth decision (`decide`, the
-    path's decider) still comes first, on the head alone, so a request without a valid credential
-    gets its auth failure; one past the credential gets the body's answer (413 once decoded, 415,
-    400 or 408). Journaled either way."""
+    """An authenticated path's request whose body cannot be had (`problem`, see _read_body).
+
+    Over MAX_BODY as sent (`too_large`, no body kept): refused before auth, as a server's size
+    limit is (RFC 9110 §15.5.14), the journal noting how the credential was judged. Otherwise the
+    auth decision (`decide`, the path's decider) still comes first, on the head alone, so a
+    request without a valid credential gets its auth failure; one past the credential gets the
+    body's answer (413 once decoded, 415, 400 or 408). Journaled either way."""
+    plan = state.plan
+    if problem == "too_large" and not body:
+        head = _head(request, b"")
+        too_large = plan.table["too_large"]
+        state.journal.add(head, request.remote, judged(too_large, plan.judge_only(head, state.store, time.monotonic())))
+        return _respond(too_large)
     d = decide(_head(request, b""), state.store, time.monotonic())
     # Past the credential: a success, or an answer that needed the body (its fields, a binding).
     if (d.klass is None and d.status < 300) or d.klass == "bad_request" or d.variant == "other_binding":
-        d = state.plan.table[problem]._replace(key_id=d.key_id, key_state=d.key_state)
+        d = plan.table[problem]._replace(key_id=d.key_id, key_state=d.key_state)
     state.journal.add(_head(request, body), request.remote, d)
     if state.run is not None:
         state.run.after(d)
@@ -330,7 +331,7 @@ def _reset_connection(request: web.Request) -> None:
     transport.abort()
 
 
-async def _fault(state: MockState, request: web.Request, body: bytes, fault: str) -> web.StreamResponse:
+def _fault(state: MockState, request: web.Request, body: bytes, fault: str) -> web.StreamResponse:
     """flaky:N: a 503 with Retry-After, or a reset connection."""
     head = _head(request, body)
     d = judged(state.plan.table["unavailable"], state.plan.judge_only(head, state.store, time.monotonic()))
@@ -342,53 +343,51 @@ async def _fault(state: MockState, request: web.Request, body: bytes, fault: str
     return _respond(d)
 
 
-def _protected(state: MockState, routed: bool = False) -> Handler:
-    """The handler that decides, journals and answers: the probe's decider, or (routed) the one
-    the router picks for the request's method and path."""
+def _protected(state: MockState, routed: bool = False) -> tuple[Handler, Answer]:
+    """The handler that decides, journals and answers, and its second half `answer` (the body
+    already read): for the probe's decider, or (routed) for the one the router picks by the
+    request's method and path."""
     plan, store, journal, run = state.plan, state.store, state.journal, state.run
     select = plan.router.select if routed else None
-    too_large = plan.table["too_large"]
+    credential_header = state.spec.credential.header
     monotonic = time.monotonic
-    header_name = state.spec.credential.header
-    entry = plan.entry
-    new_head = tuple.__new__  # Head(...) without its Python-level __new__: this is the hot path
 
-    async def protected(request: web.Request) -> web.StreamResponse:
-        """Authenticate, route, journal, answer."""
-        body = _buffered_body(request)
-        hdrs = request.headers
-        if body is None or len(body) > MAX_BODY or (body and CONTENT_ENCODING in hdrs):
-            body, problem = await _read_body(request)
-            if problem == "too_large" and not body:
-                # Over the limit as sent: refused before auth, as a server's size limit is; the
-                # journal notes how the credential was judged.
-                head = _head(request, b"")
-                journal.add(head, request.remote, judged(too_large, plan.judge_only(head, store, monotonic())))
-                return _respond(too_large)
-            if problem is not None:
-                decide = entry if select is None else select(request.method, request.path)
-                return _refuse_body(state, request, body, problem, decide)
-        if run is not None:
-            fault = run.fault()
-            if fault is not None:
-                return await _fault(state, request, body, fault)
-        # The credential and Content-Type from aiohttp's own (C) header index: cheaper than a scan.
-        # Its str values are the raw bytes decoded with surrogateescape, so encoding restores them.
-        lines = hdrs.getall(header_name, ())
-        head = new_head(Head, (
-            request.method, request.raw_path, request.raw_headers, body,
-            list(map(_raw_bytes, lines)) if lines else (),
-            hdrs.get("Content-Type", ""),
-        ))  # fmt: skip
-        # decide(plan, ...) without the extra call; any other path: the decider its route names,
-        # matched on the percent-decoded path as aiohttp's router matches.
-        d = (entry if select is None else select(head.method, request.path))(head, store, monotonic())
+    def answer(request: web.Request, sent: bytes, problem: str | None) -> web.StreamResponse:
+        """Decide, journal and answer a request whose body arrived as `sent` (`problem`: why not)."""
+        # The operation: the probe's, or the one the request's method and path name, matched on
+        # the percent-decoded path as aiohttp's router matches it (RFC 3986 §2.1).
+        decide = plan.entry if select is None else select(request.method, request.path)
+        headers = request.headers
+        # The body within MAX_BODY, its content codings undone (RFC 9110 §8.4); most come small, as sent.
+        body = sent
+        if problem is None and (len(sent) > MAX_BODY or CONTENT_ENCODING in headers):
+            body, problem = decoded(request, sent)
+        if problem is not None:
+            return _refuse_body(state, request, body, problem, decide)
+        if run is not None and (fault := run.fault()) is not None:
+            return _fault(state, request, body, fault)
+        # The credential's field lines and the Content-Type from aiohttp's header index. Its values
+        # are the field bytes decoded as UTF-8 with surrogateescape: encoding gives the bytes back.
+        head = Head(
+            method=request.method,
+            target=request.raw_path,
+            headers=request.raw_headers,
+            body=body,
+            credential=list(map(_raw_bytes, headers.getall(credential_header, ()))),
+            content_type=headers.get("Content-Type", ""),
+        )
+        d = decide(head, store, monotonic())
         journal.add(head, request.remote, d)
         if run is not None:
             run.after(d)
         return web.Response(body=d.body, status=d.status, headers=d.headers)
 
-    return protected
+    async def protected(request: web.Request) -> web.StreamResponse:
+        """Authenticate, route, journal, answer."""
+        sent, problem = await read_sent(request)
+        return answer(request, sent, problem)
+
+    return protected, answer
 
 
 def _field_bytes(fields: Any, name: str) -> bytes:
@@ -413,7 +412,7 @@ def _exchange(state: MockState) -> Handler:
         if problem is not None:
             d = plan.table[problem]
         elif run is not None and (fault := run.fault()) is not None:
-            return await _fault(state, request, body, fault)
+            return _fault(state, request, body, fault)
         elif request.method != ex.method:
             d = wrong_method
         else:
@@ -436,7 +435,7 @@ def _exchange(state: MockState) -> Handler:
 
 
 def _routed(state: MockState) -> Handler:
-    served = _protected(state, routed=True)
+    served, _ = _protected(state, routed=True)
 
     async def routed(request: web.Request) -> web.StreamResponse:
         """Any path but the exchange's: authenticated, then routed; admin paths stay outside (not

@@ -13,7 +13,8 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from ._app import MOCK, direct_dispatch
+from ._app import FAST_PATH, MOCK
+from ._fastpath import install as install_fast_path
 from ._protocol import quieten
 
 # A stop signal closes listeners, then waits this long for in-flight requests (well under 2 s).
@@ -36,16 +37,17 @@ def serve_line(app: web.Application, url: str, ca_bundle: str | None = None) -> 
 
 
 async def make_runner(app: web.Application) -> web.AppRunner:
-    """A set-up runner for `app` as every mock serves: quiet error answers, the probe path dispatched
-    directly (bench/inprocess.py feeds requests to it without a socket)."""
+    """A set-up runner for `app` as every mock serves: quiet error answers, and the probe's fast
+    path (mocks/_fastpath.py) unless the app was built with fast_path=False (bench/inprocess.py
+    feeds requests to it without a socket)."""
     # auto_decompress off: the mock undoes content codings itself, bounded (mocks/_body.py decode),
     # after the auth decision can be made; aiohttp's own decoder fails the read (a 500 before).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
                            auto_decompress=False)
     await runner.setup()
     quieten(runner, app[MOCK].refused)
-    assert runner.server is not None
-    direct_dispatch(app, runner.server)
+    if app[FAST_PATH]:
+        install_fast_path(app, runner.server)
     return runner
 
 
@@ -162,4 +164,5 @@ def serve(
 def run_options(args: Any) -> dict[str, Any]:
     """build_app keyword arguments from parsed `serve` options."""
     return {"defects": tuple(args.defect or ()), "scenario": args.scenario, "seed": args.seed,
-            "rate_limit": not args.no_rate_limit, "journal_bytes": int(args.journal_mib * 2**20)}
+            "rate_limit": not args.no_rate_limit, "journal_bytes": int(args.journal_mib * 2**20),
+            "fast_path": not args.no_fast_path}

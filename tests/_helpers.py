@@ -106,6 +106,13 @@ def probe_request(
     return send(base_url, method or spec.probe.method, target or spec.probe.path, headers, spec.probe.encode() if body is None else body)
 
 
+def percent_encoded(path: str) -> str:
+    """The same path with its last letter or digit percent-encoded (RFC 3986 §2.1): the router
+    decodes it, the probe's fast path (mocks/_fastpath.py) compares it as sent and leaves it."""
+    i = max(i for i, c in enumerate(path) if c.isalnum())
+    return path[:i] + f"%{ord(path[i]):02X}" + path[i + 1:]
+
+
 # -- an independent check: does a text still hold MIN_RUN characters of a secret? ---------------
 def leftover(text: str, part: str) -> str | None:
     """The first MIN_RUN-run of `part` (any case, `+/` as `-_`) in the text, its percent-decoded

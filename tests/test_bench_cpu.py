@@ -11,11 +11,13 @@ from bench._probes import PATHS
 
 
 def test_every_path_gets_a_figure_for_both_servers() -> None:
-    """One short round per path: both servers answered every request (else the round raises)."""
+    """One short round per path: the three servers (bare, mock, mock without its fast path) answered every
+    request (else the round raises)."""
     runs = inprocess.run_provider("claid", rounds=1, requests=inprocess.BATCH)
     assert [r.path for r in runs] == list(PATHS)
-    assert all(r.bare[0] > 0 and r.mock[0] > 0 and r.ratio > 0 for r in runs)
-    assert "bare/mock" in inprocess.report(runs) and inprocess.as_json(runs)["runs"][0]["provider"] == "claid"
+    assert all(r.bare[0] > 0 and r.mock[0] > 0 and r.plain[0] > 0 and r.ratio > 0 for r in runs)
+    assert "bare/mock" in inprocess.report(runs) and "fast path saves us" in inprocess.report(runs)
+    assert inprocess.as_json(runs)["runs"][0]["provider"] == "claid" and "saved" in inprocess.as_json(runs)["runs"][0]
 
 
 def test_a_server_that_stops_answering_fails_the_round() -> None:

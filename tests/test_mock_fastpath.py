@@ -1,8 +1,9 @@
 """The probe route's direct dispatch, the journal's bounds and packing, the redactor's memo.
 
-The mock sends probe-path requests straight to their handler (mocks/_app.py `direct_dispatch`);
-these tests pin that it answers exactly as the router would, that what it must not take (other
-paths, `Expect: 100-continue`) still goes through the router, and that it is really in use.
+The mock sends probe-path requests straight to their handler (mocks/_fastpath.py, direct
+dispatch); these tests pin that it answers exactly as the router would, that what it must not
+take (other paths, `Expect: 100-continue`) still goes through the router, and that it is really
+in use. tests/test_fastpath.py compares the fast path with the plain one request by request.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from mocks import Head, Journal, KeyStore, MockServer, Redactor, compile_plan, decide
 from mocks import _journal
 from specs import _redaction
-from _helpers import IDS, SPECS, admin, probe_request
+from _helpers import IDS, SPECS, admin, percent_encoded, probe_request
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +41,6 @@ def servers() -> Iterator[dict[str, MockServer]]:
         server.stop()
 
 
-def _percent_encoded(path: str) -> str:
-    """The same path with its last letter percent-encoded (the router decodes it; the fast path does not match it)."""
-    i = max(i for i, c in enumerate(path) if c.isalnum())
-    return path[:i] + f"%{ord(path[i]):02X}" + path[i + 1:]
-
-
 @pytest.mark.parametrize("provider", IDS)
 def test_direct_and_routed_answers_are_the_same(servers: dict[str, MockServer], provider: str) -> None:
     """Exact path, path with a query, percent-encoded path: one answer, journaled alike; only the last is routed."""
@@ -53,7 +48,7 @@ def test_direct_and_routed_answers_are_the_same(servers: dict[str, MockServer], 
     server.reset()
     key = server.state.keys()["valid"]
     auths = [spec.credential.render(key), None, spec.credential.render(key[:-1] + ("1" if key[-1] == "0" else "0"))]
-    targets = [spec.probe.path, spec.probe.path + "?page=1", _percent_encoded(spec.probe.path)]
+    targets = [spec.probe.path, spec.probe.path + "?page=1", percent_encoded(spec.probe.path)]
     before = server.resolved  # type: ignore[attr-defined]
     statuses = []
     for auth in auths:
