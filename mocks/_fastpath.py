@@ -38,7 +38,7 @@ journals, and pins each internal named above against the installed aiohttp.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, NamedTuple
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -119,21 +119,16 @@ def install(app: web.Application, server: Any) -> Installed:
     with_query = probe + "?"
     peek = buffer_readable()
 
-    async def probe_fast(request: web.Request) -> web.StreamResponse:
-        """The probe: its body from aiohttp's buffer when whole, else as the plain handler reads it."""
-        body = buffered_body(request)
-        if body is None:
-            return await plain(request)
-        return answer(request, body, None)
-
-    fast = probe_fast if peek else plain
-
-    def dispatch(request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
-        # A plain function handing back the handler's coroutine: no extra coroutine per request.
+    async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
+        """The probe's method and exact path to the probe's handler, its body from aiohttp's buffer
+        when whole; anything else to the application."""
         target = request.raw_path
         if (target == probe or target.startswith(with_query)) and request.method == method and "Expect" not in request.headers:
-            return fast(request)  # type: ignore[arg-type]
-        return routed(request)
+            body = buffered_body(request) if peek else None
+            if body is not None:
+                return answer(request, body, None)  # type: ignore[arg-type]
+            return await plain(request)  # type: ignore[arg-type]
+        return await routed(request)
 
     server.request_handler = dispatch
     return Installed(True, peek)

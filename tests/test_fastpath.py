@@ -397,3 +397,24 @@ def test_a_body_still_arriving_is_not_peeked_and_a_peeked_one_does_not_spill_int
     assert seen[0] is None and half.startswith(b"HTTP/1.1 200 ")
     assert seen[1:] == [b"b01", b"b02", b"b03"]
     assert [part.rsplit(b"\r\n\r\n", 1)[-1][:1] for part in three.split(b"HTTP/1.1 ")[1:]] == [b"1", b"2", b"3"]
+
+
+def test_serve_no_fast_path_builds_the_plain_mock() -> None:
+    """`serve --no-fast-path` reaches build_app, and make_runner then leaves aiohttp's handler in place."""
+    from mocks.__main__ import build_parser
+    from mocks._serve import run_options
+
+    parse = build_parser(["serve"]).parse_args
+    plain = build_app("claid", **run_options(parse(["serve", "claid", "--no-fast-path"])))
+    fast = build_app("claid", **run_options(parse(["serve", "claid"])))
+    assert (plain[_app.FAST_PATH], fast[_app.FAST_PATH]) == (False, True)
+
+    async def handlers() -> list[str]:
+        names = []
+        for app in (plain, fast):
+            runner = await make_runner(app)
+            names.append(runner.server.request_handler.__qualname__)  # type: ignore[union-attr]
+            await runner.cleanup()
+        return names
+
+    assert asyncio.run(handlers()) == ["Application._handle", "install.<locals>.dispatch"]
