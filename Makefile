@@ -59,7 +59,7 @@ bench: $(STAMP)
 # By default an even spread of 400 of the directory's 2,600 documents (about half use a header
 # token) and GitHub's; CORPUS_ARGS="--limit 0" takes every one (hours on 2 cores), --jobs N.
 corpus: $(STAMP)
-	$(PY) -m fixtures.openapi_corpus --fetch .corpus --work .corpus/work --min 50 --limit 400 --max-seconds 3600 $(CORPUS_ARGS)
+	$(PY) -m drive.corpus --fetch .corpus --work .corpus/work --min 50 --limit 400 --max-seconds 3600 $(CORPUS_ARGS)
 
 clean:
 	rm -rf $(VENV) .hypothesis reports

@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 from aiohttp import web
 
-from fixtures import LocalServer
+from _local_server import LocalServer
 from mocks import MockServer
 from specs import Deviation, get_spec
 from suites import LIVE, MOCK, CaseResult, MockAdmin, Secret, Target, Verdict, cases_for, mock_target, run_case, worst

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from drive import MockProcess
-from fixtures import ROOT, LocalServer, clean_env, run_suite
+from _local_server import LocalServer
+from fixtures import ROOT, clean_env, run_suite
 from suites import Answer, RecordError, Secret, leaks, load_record
 from suites._drift import shape, shape_diff
 

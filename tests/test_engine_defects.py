@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from drive import MockProcess
-from fixtures import LocalServer
+from _local_server import LocalServer
 from specs import Rule, get_spec
 from suites import Verdict, mock_target
 from suites.engine._session import EngineOptions, EngineSession, Finding, StrategyRun

@@ -18,7 +18,8 @@ import pytest
 from aiohttp import web
 
 from drive import MockProcess
-from fixtures import ROOT, LocalServer, clean_env
+from _local_server import LocalServer
+from fixtures import ROOT, clean_env
 from specs import get_spec
 from suites import Connection, RawRequest, Secret, Verdict, leaks, mock_target
 from suites.engine._live import GuardedConnection, Limits

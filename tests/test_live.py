@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 
 from drive import MockProcess
-from fixtures import LocalServer, run_guarded, run_suite
+from _local_server import LocalServer
+from fixtures import run_guarded, run_suite
 from specs import get_spec, load_all
 from suites import ENV_SUFFIX, LIVE, MOCK, Secret, Target, cases_for, leaks, run_case
 

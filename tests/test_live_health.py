@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import PlausibleServer, run_suite
+from _plausible import PlausibleServer
+from fixtures import run_suite
 from specs import get_spec
 from suites import LIVE, Secret, Target, Verdict, cases_for, check_health, run_case
 from suites._keys import fabricate

@@ -1,6 +1,6 @@
 """Real OpenAPI documents (tests/fixtures/openapi/, nobody here wrote them) through the whole
 pipeline: import, `specs check`, serve, the conformance suite against the draft's own mock.
-`make corpus` runs the same over the fetched corpus (fixtures/openapi_corpus.py)."""
+`make corpus` runs the same over the fetched corpus (drive/corpus.py)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from fixtures.openapi_corpus import Result, run, summary
+from drive.corpus import Result, run, summary
 from specs import load_spec
 
 FOLDER = Path(__file__).resolve().parent / "fixtures" / "openapi"

@@ -15,8 +15,8 @@ from typing import Iterator
 import pytest
 
 from drive import MockProcess
-from fixtures import ROOT, Chromium, chromium_path
-from fixtures._browser import INSTALL_HINT
+from _browser import INSTALL_HINT, Chromium, chromium_path
+from fixtures import ROOT
 from specs import load_all
 from suites import MOCK, Report, Secret, cases_for, leaks, mock_target, run_case
 

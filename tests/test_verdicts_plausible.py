@@ -1,6 +1,6 @@
 """No false FAIL against plausible servers, and still FAIL next to them.
 
-A plausible server (fixtures/_plausible.py) follows each spec where its page speaks and makes the
+A plausible server (tests/_plausible.py) follows each spec where its page speaks and makes the
 choices real stacks make where it is silent: the first of two credential lines wins (Starlette),
 Unicode whitespace around the token is stripped (str.strip() on a Latin-1 value, FastAPI), one
 generic 401 for every refused credential, an nginx-like HTTP layer answering HTML 400/431 to control
@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from fixtures import PlausibleServer
+from _plausible import PlausibleServer
 from specs import ProviderSpec, get_spec, load_all
 from suites import LIVE, CaseResult, Target, Verdict, cases_for, live_target, run_case
 from suites import _keys
