@@ -16,7 +16,7 @@ Within the packages (mocks/, suites/, specs/, fixtures/, drive/, bench/) and the
   imports the suite: the two packages would be one circle).
 Tests are white-box: a test may import any module, private ones and their private names included
 (it tests them), but test modules never import each other: shared helpers and fixtures live in
-tests/conftest.py and tests/_helpers.py.
+tests/conftest.py and the tests/_*.py modules (tests/_helpers.py, the servers the tests judge).
 Every file stands alone: no text in the repository points at issue numbers or at documents a clone
 does not have; it cites RFC sections, spec paths and the repository's own files.
 """
@@ -180,7 +180,7 @@ def test_the_import_graph_keeps_the_house_rules() -> None:
 
 
 def test_tests_do_not_import_each_other() -> None:
-    """Shared test code lives in tests/conftest.py and tests/_helpers.py, not in a test module."""
+    """Shared test code lives in tests/conftest.py and tests/_*.py, not in a test module."""
     tests = {p.stem for p in (ROOT / "tests").glob("test_*.py")}
     found = []
     for path in sorted((ROOT / "tests").glob("*.py")):
