@@ -138,7 +138,7 @@ def scripts(spec: Any, key: str) -> dict[str, Script]:
         "oversized body, no key": [request(spec, None, body=big, close=True)],
         "chunked body": [request(spec, valid, body=b"", length=False, close=True,
                                  extra=["Transfer-Encoding: chunked"]) + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)],
-        "slow body": [request(spec, valid, body=body)[:-3], 0.3, body[-3:], request(spec, valid, close=True)],
+        "slow body": [request(spec, valid, body=body)[:-1], 0.3, body[-1:], request(spec, valid, close=True)],
         "pipelined": [b"".join([request(spec, valid), request(spec, wrong), request(spec, None),
                                 request(spec, valid, target=spec.probe.path + "?q=1"), request(spec, valid, method=other),
                                 request(spec, valid, body=gzip.compress(body), extra=["Content-Encoding: gzip"]),
