@@ -34,7 +34,7 @@ from bench._procs import BenchError, mock_argv, start  # noqa: E402
 from bench._report import floor, ratio, save, table  # noqa: E402
 from specs import openapi_document as openapi  # noqa: E402
 from specs import get_spec  # noqa: E402
-from suites import Connection, RawRequest, mock_target  # noqa: E402
+from suites import Connection, MockAdmin, RawRequest, mock_target  # noqa: E402
 from suites.engine import EngineOptions, EngineSession, strategy_names  # noqa: E402
 
 SCHEMATHESIS_FLOOR = 10.0
@@ -85,20 +85,6 @@ class EngineBench:
                 "engine >= 0.5x bare Hypothesis loop": self.vs_bare >= BARE_FLOOR}
 
 
-def _journal_count(base_url: str) -> int:
-    conn = Connection(base_url)
-    try:
-        resp = conn.send(RawRequest.build("GET", "/__authconform__/journal"))
-        return len(resp.json()["entries"])  # type: ignore[index]
-    finally:
-        conn.close()
-
-
-def _clear_journal(base_url: str) -> None:
-    with Connection(base_url) as conn:
-        conn.send(RawRequest.build("DELETE", "/__authconform__/journal"))
-
-
 def engine_rate(provider: str, base_url: str, keys: dict, examples: int) -> Rate:
     """Every strategy, `examples` each, judged as in the suite (no database: nothing replayed)."""
     target = mock_target(get_spec(provider), base_url, keys)
@@ -147,14 +133,15 @@ def schemathesis_rate(provider: str, base_url: str, keys: dict, examples: int) -
         argv = [exe, "run", str(doc), "--url", base_url, "-n", str(examples), "--workers", "1", "--no-color",
                 "--generation-database", "none", "--checks", "not_a_server_error", "-H", auth,
                 "--report-dir", str(Path(tmp) / "report")]
-        _clear_journal(base_url)
+        admin = MockAdmin(base_url)
+        admin.clear_journal()
         t0 = time.perf_counter()
         try:
             done = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, timeout=SCHEMATHESIS_TIMEOUT, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return None, f"schemathesis did not finish within {SCHEMATHESIS_TIMEOUT:.0f}s"
         seconds = time.perf_counter() - t0
-    requests = _journal_count(base_url)
+    requests = len(admin.journal())
     note = f"exit {done.returncode}" if done.returncode not in (0, 1) else ""
     return Rate(requests, seconds), note
 

@@ -7,20 +7,17 @@ accepts it), the journal must list every request, and a revoked key must fail on
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 from specs import get_spec
-from suites import RawRequest, send
+from suites import AdminError, MockAdmin
 
 from . import _wrk
 from ._probes import probe_request
 from ._procs import SERVER_CPUS, mock_argv, serve_has, start
 from ._report import floor, ratio, table
 from .throughput import mock_options
-
-ADMIN = "/__authconform__/"
 
 
 @dataclass
@@ -33,38 +30,31 @@ class WorkersRun:
     problems: list[str] = field(default_factory=list)
 
 
-def _admin(base_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else b""
-    resp = send(base_url, RawRequest.build(method, ADMIN + path, [("Content-Type", "application/json")], data))
-    if resp.status != 200:
-        raise ValueError(f"{method} {ADMIN}{path} answered {resp.status or resp.error}")
-    return resp.json()
-
-
 def shared_state(base_url: str, provider: str, requests: int = 60) -> list[str]:
     """Mint a key, use it on `requests` fresh connections, read the journal, revoke it, use it again."""
     spec = get_spec(provider)
+    admin = MockAdmin(base_url)
     problems = []
     try:
-        _admin(base_url, "DELETE", "journal")
-        minted = _admin(base_url, "POST", "keys", {"state": "valid"})
-    except ValueError as exc:
+        admin.clear_journal()
+        key_id, key = admin.mint_entry("valid")
+    except AdminError as exc:
         return [f"admin API: {exc}"]
-    req = probe_request(spec, "valid", minted["key"])
+    req = probe_request(spec, "valid", key)
     ok = sum(req.send(base_url).status == req.expect_status for _ in range(requests))
     if ok != requests:
         problems.append(f"a minted key worked on {ok} of {requests} connections (key store not shared)")
     try:
-        entries = _admin(base_url, "GET", "journal")["entries"]
-    except (ValueError, KeyError) as exc:
+        entries = admin.journal()
+    except AdminError as exc:
         return problems + [f"journal: {exc}"]
-    mine = [e for e in entries if (e.get("credential") or {}).get("key_id") == minted["id"]]
+    mine = [e for e in entries if (e.get("credential") or {}).get("key_id") == key_id]
     if len(mine) != requests:
         problems.append(f"the journal lists {len(mine)} of the {requests} requests (journal not shared)")
     if "revoked" in spec.keys.states:
         try:
-            _admin(base_url, "POST", f"keys/{minted['id']}/revoke")
-        except ValueError as exc:
+            admin.revoke(key_id)
+        except AdminError as exc:
             return problems + [f"revoke: {exc}"]
         want = spec.failures["revoked"].status
         still = sum(req.send(base_url).status != want for _ in range(requests))
@@ -85,7 +75,7 @@ def run_provider(provider: str, workers: Sequence[int] = (1, 2), duration: float
         with start(mock_argv(provider, *mock_options(spec), "--workers", str(n)), cpus=cpus) as mock:
             run = WorkersRun(n)
             run.problems = shared_state(mock.base_url, provider)
-            _admin(mock.base_url, "POST", "reset")
+            MockAdmin(mock.base_url).reset()
             req = probe_request(spec, "valid", mock.keys["valid"])
             _wrk.run(mock.base_url, req, connections=connections, duration=1, cpus=None if n > 1 else "1")
             res = _wrk.run(mock.base_url, req, connections=connections, duration=duration,

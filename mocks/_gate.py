@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from specs import (ADMIN_HEADER, ADMIN_PREFIX, JUnitCase, JUnitSuite, ProviderSpec, SpecError, get_spec, load_all, write_json,
-                   write_junit)
+from specs import (ADMIN_HEADER, ADMIN_PREFIX, EXCHANGE_LOGIN, KEY_LIST_IDENTIFIERS, KEY_LIST_RESOURCES, JUnitCase, JUnitSuite,
+                   ProviderSpec, SpecError, get_spec, load_all, write_json, write_junit)
 
 from ._app import MOCK, build_app
 from ._keys import KeyStore
@@ -68,8 +68,9 @@ class GateError(Exception):
 
 # --- redaction ------------------------------------------------------------------------------------
 
-# Entries of `GET /__authconform__/keys` that name a resource, not a secret.
-NOT_SECRET = ("binding",)
+# Entries of the admin API's `GET keys` that are no secret (specs/_contract.py): the binding names a
+# resource, the username identifies. Neither is redacted from anything.
+NOT_SECRET = KEY_LIST_RESOURCES + KEY_LIST_IDENTIFIERS
 
 
 def redactor(keys: Mapping[str, str], admin_secret: str | None = None, *, spec: ProviderSpec | None = None,
@@ -78,7 +79,7 @@ def redactor(keys: Mapping[str, str], admin_secret: str | None = None, *, spec: 
     run's admin secret, which nothing should ever print); with the mock's key store, also every
     key minted during the run. A key's documented prefix (`credential.token.prefix`) stays readable."""
     prefix = spec.credential.token.prefix if spec is not None else ""
-    found = [(v, k, "") if k in ("username", "password") else (v, f"key:{k}", prefix) for k, v in keys.items()
+    found = [(v, k, "") if k in EXCHANGE_LOGIN else (v, f"key:{k}", prefix) for k, v in keys.items()
              if k not in NOT_SECRET and isinstance(v, str) and v]
     if admin_secret:
         found.append((admin_secret, "admin_secret", ""))
@@ -169,16 +170,16 @@ async def start_mock(spec: ProviderSpec, *, tls: bool = False, scenario: str | N
 def client_env(spec: ProviderSpec, mock: RunningMock, base: Mapping[str, str]) -> dict[str, str]:
     """The client's environment: `ID_API_KEY`, `ID_BASE_URL` (+ exchange credentials, CA bundle)."""
     env = dict(base)
-    env[spec.env("API_KEY")] = mock.keys["valid"]
-    env[spec.env("BASE_URL")] = mock.base_url
+    env[spec.credential_env("valid")] = mock.keys["valid"]
+    env[spec.base_url_env] = mock.base_url
     if spec.exchange is not None:
-        for what in ("username", "password"):
+        for what in EXCHANGE_LOGIN:
             if what in mock.keys:
-                env[spec.env(what.upper())] = mock.keys[what]
+                env[spec.credential_env(what)] = mock.keys[what]
     if mock.tls is not None:
         bundle = str(mock.tls.ca_path)
         # Python (ssl, aiohttp, httpx), requests, curl, Node, and the provider-named one.
-        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", spec.env("CA_BUNDLE")):
+        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", spec.ca_bundle_env):
             env[name] = bundle
     for name in ("NO_PROXY", "no_proxy"):
         present = [p for p in env.get(name, "").split(",") if p]
@@ -612,7 +613,7 @@ def table(result: GateResult) -> str:
         head += (f"; the journal bound dropped the {result.dropped} oldest request(s), so only the last {n}"
                  " were judged")
     if result.tls_refused:
-        bundle = spec.env("CA_BUNDLE")
+        bundle = spec.ca_bundle_env
         head += (f"; {result.tls_refused} TLS connection(s) refused the handshake or closed right after it "
                  f"without a request: the client does not trust the mock's throwaway CA (its bundle is ${bundle}, "
                  f'also SSL_CERT_FILE, CURL_CA_BUNDLE, ...; wget needs --ca-certificate="${bundle}") or spoke plain '

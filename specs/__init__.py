@@ -2,7 +2,7 @@
 report files both sides write (one writer per format) and their JSON Schema."""
 # The names mocks/, suites/, fixtures/, bench/ and the tests use (tests/test_layout.py keeps other
 # packages to them); the model's other types are reached through ProviderSpec.
-from ._contract import ADMIN_HEADER, ADMIN_PREFIX
+from ._contract import ADMIN_HEADER, ADMIN_PREFIX, CREDENTIAL_ENV, EXCHANGE_LOGIN, KEY_LIST_IDENTIFIERS, KEY_LIST_RESOURCES
 from ._fill import fill
 from ._schema import schema_validator
 from ._grammar import alphabet_chars
@@ -29,7 +29,8 @@ from ._openapi_export import openapi as openapi_document
 from ._report_format import JUnitCase, JUnitSuite, report_validator, write_json, write_junit
 
 __all__ = [
-    "ADMIN_HEADER", "ADMIN_PREFIX", "FAILURE_CLASSES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR",
+    "ADMIN_HEADER", "ADMIN_PREFIX", "CREDENTIAL_ENV", "EXCHANGE_LOGIN", "FAILURE_CLASSES", "KEY_LIST_IDENTIFIERS",
+    "KEY_LIST_RESOURCES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR",
     "SPECS_DIR_ENV", "TOKEN68", "Deviation", "Entry", "JUnitCase", "JUnitSuite", "ProviderSpec", "Redaction", "Response",
     "Route", "Rule", "Run", "SpecError", "TokenShape", "alphabet_chars", "broken_verdict", "check_quotes", "encode_body",
     "fill", "fold", "get_spec", "header_example", "load_all", "load_spec", "openapi_document", "report_validator",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ._contract import BASE_URL_ENV, CA_BUNDLE_ENV, CREDENTIAL_ENV
 from ._grammar import alphabet_chars
 
 # The one vocabulary of the project, used verbatim in YAML keys, case ids, reports.
@@ -408,6 +409,20 @@ class ProviderSpec:
     def env(self, what: str) -> str:
         """Environment variable name, e.g. env('API_KEY') -> 'CLORO_API_KEY'."""
         return f"{self.env_prefix}_{what}"
+
+    def credential_env(self, state: str) -> str:
+        """The variable of a credential state: `CLORO_API_KEY` for valid, `FLASH_ACCOUNT_KEY` for account."""
+        return self.env(CREDENTIAL_ENV.get(state, f"{state.upper()}_KEY"))
+
+    @property
+    def base_url_env(self) -> str:
+        """The variable of the target's base URL: `CLORO_BASE_URL`."""
+        return self.env(BASE_URL_ENV)
+
+    @property
+    def ca_bundle_env(self) -> str:
+        """The variable of the gate's CA bundle under `--tls`: `CLORO_CA_BUNDLE`."""
+        return self.env(CA_BUNDLE_ENV)
 
     @property
     def query_names(self) -> tuple[str, ...]:

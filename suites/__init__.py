@@ -13,12 +13,12 @@ from ._report import Report
 from ._result import CaseResult, CheckResult
 from ._runner import run_case
 from ._secret import Secret, leaks, redact
-from ._target import ENV_SUFFIX, LIVE, MOCK, Target, check_base_url, live_target, mock_target
+from ._target import LIVE, MOCK, Target, check_base_url, live_target, mock_target
 from ._transport import Connection, RawRequest, RawResponse, send
 from ._verdict import Verdict, worst
 
 __all__ = [
-    "ENV_SUFFIX", "LIVE", "MOCK", "AdminError", "Answer", "Case", "CaseResult", "CheckResult", "Connection",
+    "LIVE", "MOCK", "AdminError", "Answer", "Case", "CaseResult", "CheckResult", "Connection",
     "Drift", "DriftReport", "MockAdmin", "RawRequest", "RawResponse", "RecordError", "Report", "Secret", "Target",
     "Verdict", "cases_for", "check_base_url", "check_health", "compare", "judge_baseline", "leaks", "live_target",
     "load_record", "mock_target", "redact", "run_case", "worst", "send",

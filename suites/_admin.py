@@ -20,7 +20,7 @@ class AdminError(RuntimeError):
 
 
 class MockAdmin:
-    """The admin endpoints of one running mock: keys, mint, reset."""
+    """The admin endpoints of one running mock: keys, mint, revoke, reset, journal."""
 
     def __init__(self, base_url: str, timeout: float = 5.0, secret: str | None = None):
         self.base_url = base_url
@@ -62,7 +62,26 @@ class MockAdmin:
 
     def mint(self, state: str = "valid", **fields: Any) -> str:
         """`POST /__authconform__/keys`: a fresh key of a state (scopes, binding, kind optional)."""
+        return self.mint_entry(state, **fields)[1]
+
+    def mint_entry(self, state: str = "valid", **fields: Any) -> tuple[str, str]:
+        """As `mint`, with the key's id (for `revoke` and the journal's `key_id`): (id, key)."""
         answer = self._call("POST", "/keys", {"state": state, **{k: v for k, v in fields.items() if v is not None}})
-        if not isinstance(answer, dict) or not isinstance(answer.get("key"), str):
+        if not isinstance(answer, dict) or not isinstance(answer.get("key"), str) or not isinstance(answer.get("id"), str):
             raise AdminError(f"POST {PREFIX}/keys: expected {{'id': ..., 'key': ...}}")
-        return answer["key"]
+        return answer["id"], answer["key"]
+
+    def revoke(self, key_id: str) -> None:
+        """`POST /__authconform__/keys/{id}/revoke`: the key is revoked from now on."""
+        self._call("POST", f"/keys/{key_id}/revoke")
+
+    def journal(self, since: int = 0) -> list[dict[str, Any]]:
+        """`GET /__authconform__/journal[?since=SEQ]`: the entries after `since` (keys redacted)."""
+        answer = self._call("GET", f"/journal?since={since}" if since else "/journal")
+        if not isinstance(answer, dict) or not isinstance(answer.get("entries"), list):
+            raise AdminError(f"GET {PREFIX}/journal: expected {{'entries': [...], 'dropped': n}}")
+        return answer["entries"]
+
+    def clear_journal(self) -> None:
+        """`DELETE /__authconform__/journal`: every entry forgotten."""
+        self._call("DELETE", "/journal")

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from specs import ProviderSpec
+from specs import CREDENTIAL_ENV, EXCHANGE_LOGIN, KEY_LIST_IDENTIFIERS, KEY_LIST_RESOURCES, ProviderSpec
 
 from ._admin import MockAdmin
 from ._secret import Secret
@@ -20,17 +20,6 @@ from ._secret import Secret
 MOCK = "mock"
 LIVE = "live"
 
-# Environment variables (fixed, README "Against the live API"): credential state -> variable suffix.
-ENV_SUFFIX: Mapping[str, str] = MappingProxyType(
-    {
-        "valid": "API_KEY",
-        "expired": "EXPIRED_KEY",
-        "revoked": "REVOKED_KEY",
-        "limited": "LIMITED_KEY",
-        "username": "USERNAME",
-        "password": "PASSWORD",
-    }
-)
 # What a credential state is, said in skip reasons.
 STATE_WORDS: Mapping[str, str] = MappingProxyType(
     {
@@ -44,23 +33,17 @@ STATE_WORDS: Mapping[str, str] = MappingProxyType(
         "other_binding": "a valid token bound to another resource",
     }
 )
-# Keys of the mock's GET /__authconform__/keys that are not credentials.
-NOT_SECRET = ("binding",)
-# Credential states that identify rather than authenticate: kept in a Secret (never printed by
-# repr), but not redacted from reports nor judged by the echo check (a username in a greeting is no
-# disclosure, and redacting a common word such as the mock's username would mangle every report).
-IDENTIFIERS = ("username",)
 
 
 def secret(spec: ProviderSpec, state: str, value: str) -> Secret:
     """A credential of a state as a Secret: labelled by its variable, a key's documented prefix public."""
-    public = "" if state in ("username", "password") else spec.credential.token.prefix
+    public = "" if state in EXCHANGE_LOGIN else spec.credential.token.prefix
     return Secret(value, label(spec, state), public)
 
 
 def label(spec: ProviderSpec, state: str) -> str:
     """The placeholder name of a credential: its environment variable (`CLORO_EXPIRED_KEY`)."""
-    return spec.env(ENV_SUFFIX.get(state, f"{state.upper()}_KEY"))
+    return spec.credential_env(state)
 
 
 def check_base_url(url: str) -> str:
@@ -98,7 +81,7 @@ class Target:
 
     def secrets(self) -> tuple[Secret, ...]:
         """Every credential of the target that authenticates (keys, tokens, password), for redaction."""
-        return tuple(v for k, v in self.credentials.items() if k not in IDENTIFIERS)
+        return tuple(v for k, v in self.credentials.items() if k not in KEY_LIST_IDENTIFIERS)
 
     def past_deadline(self) -> str | None:
         """Why no more requests go to this target (its live deadline passed), or None."""
@@ -115,7 +98,7 @@ class Target:
             return None
         words = " and ".join(STATE_WORDS.get(s, s) for s in missing)
         if self.mode == LIVE:
-            env = [label(self.spec, s) for s in missing if s in ENV_SUFFIX]
+            env = [label(self.spec, s) for s in missing if s in CREDENTIAL_ENV]
             if len(env) == len(missing):
                 return f"needs {words}: set {' and '.join(env)}"
             return f"needs {words}, which only the mock's admin API provides (no environment variable names one)"
@@ -128,30 +111,30 @@ class Target:
 
 
 def live_target(spec: ProviderSpec, environ: Mapping[str, str], base_url: str | None = None, sandbox: bool = False) -> Target:
-    """A live target from the environment (the fixed variable names of ENV_SUFFIX).
+    """A live target from the environment (the fixed variable names of specs.CREDENTIAL_ENV).
 
     Base URL: the --base-url option, else `ID_BASE_URL`, else the spec's sandbox URL (`sandbox`,
     the --sandbox option) or live URL. Without `ID_API_KEY`, or asked for a sandbox the spec does
     not name, the target is unavailable and every case is skipped with the reason in one line.
     """
-    given = base_url or environ.get(spec.env("BASE_URL"))
+    given = base_url or environ.get(spec.base_url_env)
     if sandbox and not given and not spec.sandbox_url:
-        why = f"{spec.id}: --sandbox, but the spec names no sandbox (targets.sandbox); set {spec.env('BASE_URL')} or drop --sandbox"
+        why = f"{spec.id}: --sandbox, but the spec names no sandbox (targets.sandbox); set {spec.base_url_env} or drop --sandbox"
         return Target(spec, spec.live_url, LIVE, MappingProxyType({}), unavailable=why)
     url = check_base_url(given or (spec.sandbox_url if sandbox else None) or spec.live_url)
     creds: dict[str, Secret] = {}
-    for state, suffix in ENV_SUFFIX.items():
-        if state in ("username", "password") and spec.exchange is None:
+    for state in CREDENTIAL_ENV:
+        if state in EXCHANGE_LOGIN and spec.exchange is None:
             continue
-        value = environ.get(spec.env(suffix), "")
+        value = environ.get(spec.credential_env(state), "")
         if value.strip():
             creds[state] = secret(spec, state, value.strip())
-    unavailable = None if "valid" in creds else f"{spec.id}: {spec.env('API_KEY')} is not set"
+    unavailable = None if "valid" in creds else f"{spec.id}: {spec.credential_env('valid')} is not set"
     return Target(spec, url, LIVE, MappingProxyType(creds), unavailable=unavailable)
 
 
 def mock_target(spec: ProviderSpec, base_url: str, keys: Mapping[str, str]) -> Target:
     """A mock target from the keys its admin API (or its `serve` line) reports."""
-    creds = {s: secret(spec, s, v) for s, v in keys.items() if s not in NOT_SECRET and v}
+    creds = {s: secret(spec, s, v) for s, v in keys.items() if s not in KEY_LIST_RESOURCES and v}
     binding = keys.get("binding")
     return Target(spec, check_base_url(base_url), MOCK, MappingProxyType(creds), binding, MockAdmin(base_url))

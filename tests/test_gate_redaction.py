@@ -1,6 +1,7 @@
 """The gate's redaction: output of the client passes through with every form of every key
 redacted, keys minted while the client runs included; a key percent-encoded into the URL path is
-both redacted in the journal and judged by key.not_in_url."""
+both redacted in the journal and judged by key.not_in_url; what is no secret (the exchange's
+username) stays readable."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -15,7 +17,7 @@ from mocks import KeyStore
 from mocks._app import MOCK
 from mocks import Redactor
 from mocks._gate import StreamRedactor, client_env, gate, redactor, report_json, run_client, start_mock
-from specs import get_spec, load_all
+from specs import ProviderSpec, get_spec, load_all
 from _helpers import leftover
 
 PROVIDERS = [s.id for s in load_all()]
@@ -36,6 +38,30 @@ print("url:", "".join("%%%02X" % b for b in key.encode()), quote(key), file=sys.
 """
 
 
+async def gated(spec: ProviderSpec, argv: list[str], during: Callable[[KeyStore], Any] | None = None) -> tuple[dict[str, str], Any, str, str]:
+    """Run a client through the gate's redacting pass-through, the mock's keys in its environment:
+    (the keys, what `during(store)` gave once the client started, stdout, stderr)."""
+    mock = await start_mock(spec)
+    try:
+        store = mock.runner.app[MOCK].store
+
+        def make() -> Redactor:
+            return redactor(mock.keys, mock.admin_secret, spec=spec, store=store)
+
+        out, err = io.BytesIO(), io.BytesIO()
+        client = asyncio.ensure_future(run_client(argv, client_env(spec, mock, {}), 30, out, err, lambda: StreamRedactor(make, 64)))
+        given = None
+        if during is not None:
+            await asyncio.sleep(0.05)
+            given = during(store)
+        run = await client
+        assert run.exit == 0, (run, err.getvalue()[-500:])
+        return dict(mock.keys), given, out.getvalue().decode(), err.getvalue().decode()
+    finally:
+        await mock.close()
+
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_keys_minted_while_the_client_runs_are_redacted_in_its_output(provider: str, tmp_path: Path) -> None:
     """The gate's pass-through knows the key store as it grows: a key minted after the client
@@ -43,27 +69,12 @@ def test_keys_minted_while_the_client_runs_are_redacted_in_its_output(provider: 
     spec = get_spec(provider)
     drop = tmp_path / "key"
 
-    async def scenario() -> tuple[str, str, str]:
-        mock = await start_mock(spec)
-        try:
-            store = mock.runner.app[MOCK].store
+    def mint(store: KeyStore) -> str:
+        minted = store.mint("valid").value  # after the redactors were made
+        drop.write_text(minted)
+        return minted
 
-            def make() -> Redactor:
-                return redactor(mock.keys, mock.admin_secret, spec=spec, store=store)
-
-            out, err = io.BytesIO(), io.BytesIO()
-            client = asyncio.ensure_future(run_client([sys.executable, "-c", PRINTER, str(drop)], client_env(spec, mock, {}),
-                                                      30, out, err, lambda: StreamRedactor(make, 64)))
-            await asyncio.sleep(0.05)
-            minted = store.mint("valid").value  # after the redactors were made
-            drop.write_text(minted)
-            run = await client
-            assert run.exit == 0, (run, err.getvalue()[-500:])
-            return minted, out.getvalue().decode(), err.getvalue().decode()
-        finally:
-            await mock.close()
-
-    minted, out, err = asyncio.run(scenario())
+    _, minted, out, err = asyncio.run(gated(spec, [sys.executable, "-c", PRINTER, str(drop)], mint))
     secret = minted[len(spec.credential.token.prefix):]
     assert out.startswith("minted: ") and "<key:k" in out and "url: <key:k" in err
     assert leftover(out, secret) is None and leftover(err, secret) is None, (out, err)
@@ -95,3 +106,24 @@ def test_a_key_percent_encoded_in_the_path_is_judged_and_redacted(provider: str,
     secret = key[len(spec.credential.token.prefix):]
     for text in (json.dumps(report_json(result)), printed, err.getvalue().decode()):
         assert leftover(text, secret) is None
+
+
+# Prints the project's own name (also the mock's exchange username) beside every secret it was given.
+NAMER = """
+import os, sys
+print("wrote /tmp/authconform-report and authconform.gate.crux", *(os.environ[v] for v in sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("provider", [s.id for s in load_all() if s.exchange is not None])
+def test_the_gate_redacts_secrets_and_nothing_else(provider: str) -> None:
+    """What the gate hands a client that is no secret (the exchange's username, the binding) stays
+    readable in the client's output: the project's name passes whole while the key and the password
+    beside it are redacted (specs.KEY_LIST_IDENTIFIERS, as the suite redacts)."""
+    spec = get_spec(provider)
+    names = [spec.credential_env(s) for s in ("valid", "password", "username")]
+    keys, _, out, _ = asyncio.run(gated(spec, [sys.executable, "-c", NAMER, *names]))
+    assert out.startswith("wrote /tmp/authconform-report and authconform.gate.crux "), out
+    assert out.split()[-1] == keys["username"], out
+    assert leftover(out, keys["password"]) is None and leftover(out, keys["valid"][len(spec.credential.token.prefix):]) is None, out
+    assert "<password>" in out and "<key:" in out, out

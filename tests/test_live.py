@@ -16,7 +16,7 @@ from drive import MockProcess
 from _local_server import LocalServer
 from fixtures import run_guarded, run_suite
 from specs import get_spec, load_all
-from suites import ENV_SUFFIX, LIVE, MOCK, Secret, Target, cases_for, leaks, run_case
+from suites import LIVE, MOCK, Secret, Target, cases_for, leaks, run_case
 
 # Credential states a live run takes from optional variables (the valid key is ID_API_KEY).
 OPTIONAL = ("expired", "revoked", "limited", "username", "password")
@@ -35,7 +35,7 @@ def separate_mock(request) -> Iterator[MockProcess]:
 def _secrets(mock: MockProcess, states: tuple[str, ...]) -> dict[str, Secret]:
     """The mock's keys of some states, each wrapped under its environment variable's name."""
     spec = get_spec(mock.provider)
-    return {spec.env(ENV_SUFFIX[s]): Secret(mock.keys[s], spec.env(ENV_SUFFIX[s])) for s in states if s in mock.keys}
+    return {spec.credential_env(s): Secret(mock.keys[s], spec.credential_env(s)) for s in states if s in mock.keys}
 
 
 def _assert_no_leak(secrets: dict[str, Secret], *texts: str) -> None:
@@ -93,7 +93,7 @@ def test_live_against_a_separately_started_mock(separate_mock: MockProcess, tmp_
     needing = [cid for cid, c in cases.items() if set(c.needs) & set(OPTIONAL)]
     for cid in needing:
         assert first[cid]["verdict"] == "SKIP", cid
-        wanted = [spec.env(ENV_SUFFIX[s]) for s in cases[cid].needs if s in OPTIONAL]
+        wanted = [spec.credential_env(s) for s in cases[cid].needs if s in OPTIONAL]
         assert all(name in first[cid]["reason"] for name in wanted), first[cid]["reason"]
     _assert_no_leak(_secrets(mock, ("valid", *OPTIONAL)), *_outputs(run, only_key))
 

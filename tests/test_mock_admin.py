@@ -8,6 +8,7 @@ import pytest
 
 from specs import ADMIN_PREFIX
 from specs import ProviderSpec, encode_body, thaw
+from suites import AdminError, MockAdmin
 from _helpers import IDS, SPECS, admin, having, probe_request, send
 
 
@@ -53,6 +54,30 @@ def test_mint_expire_revoke(running: Any, provider: str) -> None:
         assert (status, body["state"]) == (200, state)
         reply = probe_request(server.base_url, spec, auth)
         assert (reply.status, reply.json()) == (spec.failures[state].status, thaw(spec.failures[state].body))
+
+
+@pytest.mark.parametrize("provider", IDS)
+def test_the_suites_admin_client_mints_revokes_and_reads_the_journal(running: Any, provider: str) -> None:
+    """suites.MockAdmin (the client bench/ and the suite use): mint_entry, journal, revoke,
+    clear_journal, over real HTTP; an admin call the mock refuses is an AdminError."""
+    spec = SPECS[provider]
+    server = running(provider)
+    client = MockAdmin(server.base_url)
+    client.clear_journal()
+    assert client.journal() == []
+    key_id, key = client.mint_entry("valid")
+    auth = spec.credential.render(key)
+    assert probe_request(server.base_url, spec, auth).status == spec.probe.success.status
+    entries = client.journal()
+    assert [e["credential"]["key_id"] for e in entries] == [key_id]
+    assert client.journal(since=entries[-1]["seq"]) == []
+    if "revoked" in spec.keys.states:
+        client.revoke(key_id)
+        assert probe_request(server.base_url, spec, auth).status == spec.failures["revoked"].status
+    client.clear_journal()
+    assert client.journal() == []
+    with pytest.raises(AdminError, match="status 404"):
+        client.revoke("k999999")
 
 
 @having("scopes")

@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         return _fail(str(err))
     except AdminError:
-        return _fail(f"{spec.env('API_KEY')} is not set and {target.base_url} is no mock whose admin API gives the keys")
+        return _fail(f"{spec.credential_env('valid')} is not set and {target.base_url} is no mock whose admin API gives the keys")
     with Connection(target.base_url) as conn:
         keys = {s: v.reveal().encode("utf-8") for s, v in target.credentials.items()}
         try:
