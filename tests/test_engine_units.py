@@ -323,3 +323,20 @@ def test_each_search_keeps_its_own_database_namespace(running) -> None:
         session.close()
     assert db.asked and all(k.startswith(f"authconform:{spec.id}:".encode()) for k in db.asked), db.asked
     assert {k.split(b":")[2] for k in db.asked} == {b"presence", b"token"}, db.asked
+
+
+def test_a_response_field_name_is_no_echo(cloro_judge) -> None:
+    """A token made of the key and appended text ("ontent") shares a slice with the response's
+    Content-Type field name: no echo; the token's key part echoed in a field value or the body is one."""
+    spec, judge, ctx = cloro_judge
+    appended = _item(spec, "x", (b"Bearer ", KeyExpr("valid").then(Op("append", 0, b"ontent"))))
+    req = appended.template.render(ctx)
+    body401 = spec.failures["invalid"].body_bytes()
+    heads = (("Content-Type", "application/json"), ("WWW-Authenticate", 'Bearer realm="cloro"'))
+
+    def echo(resp: RawResponse) -> Verdict:
+        return {r.check: r.verdict for r in judge.judge(appended, req, resp, ctx).results}["no_credential_echo"]
+
+    assert echo(_resp(401, body401, heads)) is Verdict.PASS
+    assert echo(_resp(401, body401, (*heads, ("X-Seen", "KKKKKKKontent")))) is Verdict.FAIL
+    assert echo(_resp(401, body401[:-1] + b', "seen": "KKKKKKKontent"}', heads)) is Verdict.FAIL

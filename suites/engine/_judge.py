@@ -104,7 +104,7 @@ class Judge:
             return [View(header_values(self.spec, request.headers), q, b)]
         return [View(tuple(render_parts(p, ctx) for p in alt), q, b) for alt in item.views]
 
-    def presented(self, request: RawRequest) -> tuple[Secret, ...]:
+    def presented(self, request: RawRequest, response: RawResponse | None = None) -> tuple[Secret, ...]:
         """The target's keys plus every run of token characters actually sent in the credential
         header (for the echo check): a never-issued or mutated token is a credential too."""
         out = list(self.keys.values())
@@ -114,6 +114,10 @@ class Judge:
         name = self.spec.credential.header.lower().encode()
         elsewhere = self._catalogue_text + "\n" + "\n".join(
             v.decode("utf-8", "replace") for n, v in request.headers if n.lower() != name)
+        # Nor is a response's field name, the protocol's word (a key with "ontent" appended and
+        # Content-Type): the keys themselves are searched whole whatever the names.
+        if response is not None:
+            elsewhere += "\n" + "\n".join(n for n, _ in response.headers)
         for value in header_values(self.spec, request.headers):
             text = value.decode("utf-8", "surrogateescape")
             for run in TOKEN_RUN.findall(text):
@@ -135,7 +139,7 @@ class Judge:
         """Every property for one exchange."""
         outcomes = tuple(dict.fromkeys(decide(self.spec, v, self.keys) for v in self.views(item, request, ctx)))
         accept = any(o.accepted for o in outcomes)
-        presented = self.presented(request)
+        presented = self.presented(request, response)
         known = [o for o in outcomes if o.accepted or o.klass in self.spec.failures]
         base = self.case(item, known[0] if known else None, item.rule, False)
         layer = http_layer_answer(self.spec, response) if item.http_layer else None
