@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 from bench._procs import BenchError, mock_argv, start  # noqa: E402
 from bench._report import floor, ratio, save, table  # noqa: E402
 from specs import openapi_document as openapi  # noqa: E402
-from specs import get_spec  # noqa: E402
+from specs import TOKEN68_CHARS, get_spec  # noqa: E402
 from suites import Connection, MockAdmin, RawRequest, mock_target  # noqa: E402
 from suites.engine import EngineOptions, EngineSession, strategy_names  # noqa: E402
 
@@ -43,7 +43,6 @@ DEFAULT_EXAMPLES = 200
 SCHEMATHESIS_EXAMPLES = 100
 SCHEMATHESIS_TIMEOUT = 300.0
 ROUNDS = 3
-TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 
 
 @dataclass
@@ -107,7 +106,7 @@ def bare_rate(provider: str, base_url: str, examples: int) -> Rate:
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow])
-    @given(st.text(TOKEN_CHARS, max_size=64))
+    @given(st.text(TOKEN68_CHARS, max_size=64))
     def loop(token: str) -> None:
         conn.send(RawRequest.build(probe.method, probe.path, [(spec.credential.header, f"{spec.credential.scheme} {token}"), *ctype], body))
         sent[0] += 1

@@ -11,8 +11,11 @@ from ._contract import ADMIN_PREFIX, under_admin
 
 # RFC 9110 §5.6.2: token = 1*tchar.
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# RFC 9110 §11.2 token68 characters ("=" only as trailing padding, never in a key's alphabet).
-TOKEN68_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
+# RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+# Its characters, "=" aside (trailing padding only, never in a key's alphabet), simplest first (a
+# generator that shrinks toward the first reaches "0"). The one spelling: specs.TOKEN68, the mock's
+# bytes pattern and the engine's alphabets are built from it.
+TOKEN68_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-._~+/"
 # RFC 3986 §3.3: path-absolute segments of pchar = unreserved / pct-encoded / sub-delims / ":" / "@".
 # Percent-encoding is left out: the mock routes on the path as sent, and "%41" and "A" are the same
 # path to a server (RFC 3986 §6.2.2.2) but not to a router comparing strings.

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ._contract import BASE_URL_ENV, CA_BUNDLE_ENV, CREDENTIAL_ENV
-from ._grammar import alphabet_chars
+from ._grammar import TOKEN68_CHARS, alphabet_chars
 
 # The one vocabulary of the project, used verbatim in YAML keys, case ids, reports.
 FAILURE_CLASSES: tuple[str, ...] = (
@@ -31,7 +31,7 @@ STRENGTHS: tuple[str, ...] = ("documented", "rfc", "inferred")
 KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
 
 # RFC 9110 §11.2 token68 / RFC 6750 §2.1 b64token: the grammar every credential must fit.
-TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+TOKEN68 = re.compile(f"[{re.escape(TOKEN68_CHARS)}]+=*")
 # RFC 7515 §2 base64url, the characters of a JWT's segments.
 JWT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # Query parameter names under which clients misplace keys, for every provider.

@@ -8,8 +8,6 @@ from typing import Iterable
 from specs import MIN_RUN, Entry, Redaction
 
 FILTERED = "[Filtered]"
-# A slice of a secret this long is treated as the secret itself (echo and leak checks, redaction).
-MIN_LEAK = MIN_RUN
 
 
 class Secret:
@@ -78,20 +76,20 @@ def redact(data: bytes | str, secrets: Iterable[Secret]) -> str:
 
 
 def leaks(data: bytes | str, secret: Secret) -> bool:
-    """True when data holds any form of the secret that redaction replaces (a slice of MIN_LEAK+
+    """True when data holds any form of the secret that redaction replaces (a slice of MIN_RUN+
     characters of its secret part, in any case, plain, percent- or base64-encoded)."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     return _rule((_entry(secret),)).leaks(text)
 
 
 def echoes(data: bytes | str, secret: Secret) -> bool:
-    """True when data holds the secret's secret part or a MIN_LEAK-char slice of it, exactly as
+    """True when data holds the secret's secret part or a MIN_RUN-char slice of it, exactly as
     presented: the echo check's judgement (a response quoting the credential), narrower than
     redaction on purpose. Redaction must catch every form (case-folded, encoded) a run could print;
     a FAIL must be one the provider would accept as a bug, and arbitrary generated tokens folded
     and base64-encoded share 6-character runs with ordinary header text by chance."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     value = Entry(secret.reveal(), secret.label, secret.public).secret_part
-    if len(value) < MIN_LEAK:
+    if len(value) < MIN_RUN:
         return value in text
-    return any(value[i : i + MIN_LEAK] in text for i in range(len(value) - MIN_LEAK + 1))
+    return any(value[i : i + MIN_RUN] in text for i in range(len(value) - MIN_RUN + 1))

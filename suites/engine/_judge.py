@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from specs import ProviderSpec, Response, Rule, weaker
+from specs import MIN_RUN, TOKEN68_CHARS, ProviderSpec, Response, Rule, weaker
 
 from .._cases import Case
 from .._checks import CheckFailed, Observed, http_layer_answer, status_line
@@ -44,8 +44,9 @@ CATALOGUE_CHECKS = ("status_matches_catalogue", "body_matches_catalogue", "messa
 # itself always is); a padded 12 KB token would cost 12,000 substring scans per response.
 MAX_PRESENTED = 256
 PRESENTED_LABEL = "PRESENTED_CREDENTIAL"
-# A run of token68 characters (RFC 9110 §11.2), at least as long as a leak (MIN_LEAK).
-TOKEN_RUN = re.compile(r"[A-Za-z0-9\-._~+/=]{6,}")
+# A run of token68 characters (RFC 9110 §11.2, padding included) at least as long as a leak
+# (specs.MIN_RUN, the redaction rule's shortest slice).
+TOKEN_RUN = re.compile(f"[{re.escape(TOKEN68_CHARS)}=]{{{MIN_RUN},}}")
 
 
 @dataclass(frozen=True)

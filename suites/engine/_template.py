@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Union
 from urllib.parse import quote
 
+from specs import JWT_CHARS, TOKEN68_CHARS
+
 from .._transport import RawRequest
 
 # --- byte mutations of a key ---------------------------------------------------------------------
 
-_B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# RFC 7515 §2 base64url, the characters of a JWT's segments.
+_B64URL = JWT_CHARS.encode()
 
 
 def show_bytes(data: bytes) -> str:
@@ -98,6 +101,10 @@ def _kind(c: int) -> int:
     return 0 if 0x30 <= c <= 0x39 else 1 if 0x61 <= c <= 0x7A else 2 if 0x41 <= c <= 0x5A else 3
 
 
+# token68's characters that are neither letters nor digits ("-._~+/"), a pool of kind 3.
+_TOKEN68_OTHER = bytes(b for b in TOKEN68_CHARS.encode() if _kind(b) == 3)
+
+
 def _shift(op: Op, key: bytes, alphabet: bytes) -> bytes:
     """Change one character to another of the key's alphabet and kind: `n` picks the position,
     `data[0]` the distance, so the result always differs and the key's character is not shown."""
@@ -105,7 +112,7 @@ def _shift(op: Op, key: bytes, alphabet: bytes) -> bytes:
     c = key[i]
     pool = bytes(b for b in alphabet if _kind(b) == _kind(c))
     if c not in pool or len(pool) < 2:
-        pool = bytes(b for b in _B64URL if _kind(b) == _kind(c)) if _kind(c) < 3 else b"-._~+/"
+        pool = bytes(b for b in _B64URL if _kind(b) == _kind(c)) if _kind(c) < 3 else _TOKEN68_OTHER
         if c not in pool:
             pool = bytes([c]) + pool
     k = 1 + (op.data[0] if op.data else 0) % (len(pool) - 1)
