@@ -8,7 +8,7 @@ from ._schema import schema_validator
 from ._grammar import TOKEN68_CHARS, alphabet_chars
 from ._headers import header_example
 from ._regex import spec_regex, spec_search
-from ._build import RFC_SEPARATOR
+from ._build import RFC_DUPLICATE, RFC_SEPARATOR
 from ._loader import PACKAGE_DIR, SCHEMA_PATH, SPEC_DIR, SPECS_DIR_ENV, SpecError, check_quotes, get_spec, load_all, load_spec, spec_paths
 from ._redaction import MIN_RUN, Entry, Redaction, Run, fold
 from ._model import (
@@ -31,7 +31,7 @@ from ._report_format import JUnitCase, JUnitSuite, report_validator, write_json,
 
 __all__ = [
     "ADMIN_HEADER", "ADMIN_PREFIX", "CREDENTIAL_ENV", "EXCHANGE_LOGIN", "FAILURE_CLASSES", "JWT_CHARS", "KEY_LIST_IDENTIFIERS",
-    "KEY_LIST_RESOURCES", "MIN_RUN", "PACKAGE_DIR", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR",
+    "KEY_LIST_RESOURCES", "MIN_RUN", "PACKAGE_DIR", "RFC_DUPLICATE", "RFC_SEPARATOR", "SCHEMA_PATH", "SPEC_DIR",
     "SPECS_DIR_ENV", "TOKEN68", "TOKEN68_CHARS", "Deviation", "Entry", "JUnitCase", "JUnitSuite", "ProviderSpec", "Redaction", "Response",
     "Route", "Rule", "Run", "SpecError", "TokenShape", "alphabet_chars", "broken_verdict", "check_quotes", "encode_body",
     "fill", "fold", "get_spec", "header_example", "load_all", "load_spec", "openapi_document", "report_validator",

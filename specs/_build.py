@@ -34,6 +34,7 @@ RFC_SCHEME_CASE = Rule(
 )
 # The RFC's separator rule, for a spec that states none; the engine judges lenient splitting by it too.
 RFC_SEPARATOR = Rule("rfc", "RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]")
+# The duplicate-line rule, for a spec that states none; the engine and the OpenAPI importer cite it too.
 RFC_DUPLICATE = Rule("rfc", "RFC 9110 §5.3: a sender MUST NOT generate multiple field lines with the same name unless the field is a list")
 RFC_NOT_FOUND = Rule("rfc", 'RFC 9110 §15.5.5: "the origin server did not find a current representation for the target resource"')
 # What an authenticated request for a path no route serves gets unless the spec says (spec `not_found`).

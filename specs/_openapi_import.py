@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._build import RFC_DUPLICATE
 from ._openapi_doc import Document, DocumentError, pointer, read_document
 from ._openapi_example import from_media, from_schema
 
@@ -714,7 +715,7 @@ def build_spec(doc: Document, provider_id: str, probe: str | None = None, creden
         "status": 400,
         "body": {"error": "bad request"},
         "schema": {},
-        "rule": {"strength": "rfc", "source": f"RFC 9110 §5.3: {primary.header} is not a list field, so two {primary.header} field lines make a malformed request"},
+        "rule": {"strength": RFC_DUPLICATE.strength, "source": RFC_DUPLICATE.source},
         "body_rule": {"strength": "inferred", "source": "the document lists no answer to a duplicated credential header", "reason": "no body is documented for a malformed request; any body is accepted"},
     }
     if f429 is not None:

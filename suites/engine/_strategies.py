@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
-from specs import RFC_SEPARATOR, TOKEN68_CHARS, ProviderSpec, Rule, thaw
+from specs import RFC_DUPLICATE, RFC_SEPARATOR, TOKEN68_CHARS, ProviderSpec, Rule, thaw
 
 from .. import _keys
 from .._cases import RFC_ONE_LINE, RFC_OWS, RFC_UNICODE_SPACE
@@ -51,7 +51,6 @@ RFC_BARE_LF = Rule("rfc", 'RFC 9112 §2.2: "a recipient MAY recognize a single L
 RFC_ONE_METHOD = Rule(
     "rfc", 'RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request"; §3.1 invalid_request'
 )
-RFC_DUPLICATE = Rule("rfc", "RFC 9110 §5.3: Authorization is not a list field, so two field lines make a malformed request")
 RFC_SIZE = Rule(
     "rfc",
     'RFC 6585 §5: "The 431 status code indicates that the server is unwilling to process the request because its '
