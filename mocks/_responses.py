@@ -10,16 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, NamedTuple
 
-from specs import FAILURE_CLASSES, ProviderSpec, Response, header_example
+from specs import FAILURE_CLASSES, VARIANTS, ProviderSpec, Response, header_example
 
 from ._body import ACCEPT_ENCODING
 from ._routes import answer_name
 
-# Sub-causes a failure class may have (the vocabulary of specs/_model.py).
-VARIANTS: Mapping[str, tuple[str, ...]] = {
-    "malformed": ("scheme_only", "internal_space", "bad_chars", "shape"),
-    "invalid": ("unknown", "other_binding", "refused_kind", "exchange"),
-}
 # Where a spec lacks a class the mock still reaches (a scenario expires a key of a provider without
 # an expired state), the answer of the nearest class it has; the outcome still names the real class.
 FALLBACK: Mapping[str, str] = {

@@ -26,6 +26,13 @@ FAILURE_CLASSES: tuple[str, ...] = (
     "rate_limited",
     "bad_request",
 )
+# Sub-causes a failure class may have (`failures.<class>.variants` in a spec; case ids
+# `provider.class.variant`), each answered by its own response where the spec gives one.
+# specs/provider.schema.json lists the same names (tests/test_specs.py holds the two equal).
+VARIANTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "malformed": ("scheme_only", "internal_space", "bad_chars", "shape"),
+    "invalid": ("unknown", "other_binding", "refused_kind", "exchange"),
+})
 # Strongest first: a verdict follows the weaker of a rule's outcome and its trigger.
 STRENGTHS: tuple[str, ...] = ("documented", "rfc", "inferred")
 KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
