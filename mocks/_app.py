@@ -29,7 +29,7 @@ from ._admin_input import since as journal_since
 from ._body import ACCEPT_ENCODING, BodyProblem, BodyReader, decode
 from ._decide import Head, Plan, compile_plan, judged
 from ._defects import check_defects
-from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, Journal
+from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES, REFUSED_ADMIN, REFUSED_PARSER, Journal
 from ._keys import Key, KeyStore
 from ._protocol import BodyTimeout
 from ._ratelimit import FixedWindow
@@ -110,7 +110,7 @@ class MockState:
 
     def apply(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """Apply one admin change (mint, expire, revoke, clear, reset, user_token) here; its JSON answer."""
-        return _CHANGES[op](self, args)
+        return CHANGES[op](self, args)
 
     async def change(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """Apply an admin change to this mock, or with workers to all of them (KeyError/ValueError: why not)."""
@@ -124,7 +124,7 @@ class MockState:
 
     def refused(self, raw: bytes, remote: str | None) -> None:
         """Journal a request the HTTP parser refused (400) from its raw bytes, read leniently."""
-        self.journal.add(refused_head(raw), remote, PARSER_REFUSED, "http_parser")
+        self.journal.add(refused_head(raw), remote, PARSER_REFUSED, REFUSED_PARSER)
 
     async def user_token(self) -> Key:
         """The exchange's token; a re-mint goes through every worker first, so all know the new token."""
@@ -170,7 +170,9 @@ def _reset(state: MockState, args: dict[str, Any]) -> dict[str, Any]:
     return {"reset": True, "keys": state.keys()}
 
 
-_CHANGES: dict[str, Callable[[MockState, dict[str, Any]], dict[str, Any]]] = {
+# The admin changes, by operation (MockState.apply); with workers, each goes to the parent and from
+# it to every worker (mocks/_workers.py).
+CHANGES: dict[str, Callable[[MockState, dict[str, Any]], dict[str, Any]]] = {
     "mint": _mint,
     "expire": _set_state("expired"),
     "revoke": _set_state("revoked"),
@@ -484,7 +486,7 @@ async def _admin_refusal(state: MockState, request: web.Request) -> web.Response
     if given is not None and hmac.compare_digest(_raw_bytes(given), secret):
         return None
     body = await _body(request)
-    state.journal.add(_head(request, body or b""), request.remote, ADMIN_REFUSED, "admin_secret")
+    state.journal.add(_head(request, body or b""), request.remote, ADMIN_REFUSED, REFUSED_ADMIN)
     return _respond(ADMIN_REFUSED)
 
 

@@ -28,6 +28,7 @@ from specs import (ADMIN_HEADER, ADMIN_PREFIX, EXCHANGE_LOGIN, KEY_LIST_IDENTIFI
                    ProviderSpec, SpecError, get_spec, load_all, write_json, write_junit)
 
 from ._app import MOCK, build_app
+from ._journal import REFUSED_ADMIN, REFUSED_PARSER
 from ._keys import KeyStore
 from ._protocol import unused_connections
 from ._redact import GrowingRedactor, Redactor
@@ -600,8 +601,8 @@ def table(result: GateResult) -> str:
     spec = result.spec
     n = len(result.entries)
     head = f"authconform gate {spec.id}: {n} request{'s' * (n != 1)}"
-    refused = sum(1 for e in result.entries if (e.get("outcome") or {}).get("refused_by") == "http_parser")
-    admin = sum(1 for e in result.entries if (e.get("outcome") or {}).get("refused_by") == "admin_secret")
+    refused = sum(1 for e in result.entries if (e.get("outcome") or {}).get("refused_by") == REFUSED_PARSER)
+    admin = sum(1 for e in result.entries if (e.get("outcome") or {}).get("refused_by") == REFUSED_ADMIN)
     if refused:
         head += f" ({refused} refused by the mock's HTTP parser as malformed)"
     if admin:

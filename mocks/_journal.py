@@ -203,9 +203,12 @@ def _body(redact: Redactor, body: bytes) -> str:
     return redact(_text(body))
 
 
-# What refused a request before any route judged it, kept in an entry's fault slot: an admin call
-# without the admin secret (mocks/_app.py), a request the HTTP parser refused (mocks/_protocol.py).
-REFUSALS = ("admin_secret", "http_parser")
+# What refused a request before any route judged it (an entry's `outcome.refused_by`), kept in its
+# fault slot: an admin call without the admin secret (mocks/_app.py), a request the HTTP parser
+# refused (mocks/_protocol.py). The gate judges both (mocks/_rules.py).
+REFUSED_ADMIN = "admin_secret"
+REFUSED_PARSER = "http_parser"
+REFUSALS = (REFUSED_ADMIN, REFUSED_PARSER)
 
 
 def _outcome(summary: tuple[Any, ...] | None, fault: str | None) -> dict[str, Any]:

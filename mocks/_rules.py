@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from specs import ProviderSpec, Rule, broken_verdict
 
+from ._journal import REFUSED_ADMIN, REFUSED_PARSER
+
 GATE = "authconform gate"
 # The strength of the gate's own rules (client.*): not a provider's sentence nor an RFC's, the
 # gate's contract with the command it runs; broken, they fail the run (FAIL).
@@ -285,10 +287,10 @@ def judge(spec: ProviderSpec, entries: Iterable[Mapping[str, Any]], ctx: Context
     first_state: dict[str, str | None] = {}
     for entry in entries:
         refused = (entry.get("outcome") or {}).get("refused_by")
-        if refused == "admin_secret":
+        if refused == REFUSED_ADMIN:
             found.add("client.no_admin", entry, "an admin call without the gate's secret (refused with 403)")
             continue  # not an API request: the credential and retry rules do not apply to it
-        if refused == "http_parser":
+        if refused == REFUSED_PARSER:
             found.add("client.well_formed", entry, "a request the HTTP parser refused (400) before any route saw it")
         key_id = _cred(entry).get("key_id")
         if key_id and key_id not in first_state:
@@ -296,7 +298,7 @@ def judge(spec: ProviderSpec, entries: Iterable[Mapping[str, Any]], ctx: Context
         _judge_credential(spec, entry, found, first_state)
         _judge_placement(spec, entry, found)
     # Refused admin calls are not API requests: redirects, retries and the exchange ignore them.
-    entries = [e for e in entries if (e.get("outcome") or {}).get("refused_by") != "admin_secret"]
+    entries = [e for e in entries if (e.get("outcome") or {}).get("refused_by") != REFUSED_ADMIN]
     _judge_redirects(entries, found, ctx)
     _judge_retries(spec, entries, found)
     if spec.exchange is not None:

@@ -41,13 +41,11 @@ from aiohttp import web
 
 from specs import ProviderSpec
 
-from ._app import MOCK, MockState
+from ._app import CHANGES, MOCK, MockState
 from ._scenarios import Scenario
 from ._serve import SHUTDOWN_SECONDS, base_url, ignore_stop_signals, serve_line, start, write_entries
 
 MAX_WORKERS = 64
-# The admin changes a worker hands to the parent (MockState.apply's operations).
-CHANGES = frozenset({"mint", "expire", "revoke", "clear", "reset", "user_token"})
 # A call on the control channel that takes longer than this means the other end is stuck.
 CALL_SECONDS = 10.0
 # Every worker must have bound the port and said so within this long.
