@@ -23,6 +23,13 @@ DEFAULT_LIMIT = 100_000
 # requests (a fuzzer, a soak) pushes the oldest out instead of growing the process.
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 CHUNK = 256  # entries packed together (see Journal)
+# A row as the journal keeps it is a plain tuple (marshal packs tuples, not NamedTuples nor
+# dataclasses); these name its positions. ANSWER holds the Decision while the row is pending and
+# its `_summary` once packed.
+SEQ, TIME, METHOD, TARGET, HEADERS, BODY, REMOTE, ANSWER, FAULT = range(9)
+# The positions of an answer's summary (`_summary`).
+KLASS, VARIANT, STATUS, RETRY_AFTER, KEY_ID, KEY_STATE = range(6)
+NO_ANSWER = (None,) * 6  # a request no route answered (refused before): every field empty
 
 
 def _text(data: bytes) -> str:
@@ -127,7 +134,7 @@ class Journal:
     def last_seq(self) -> int:
         """The sequence number of the newest entry (that of the last one cleared when empty)."""
         rows = self._pending or (marshal.loads(self._chunks[-1][1]) if self._chunks else [])
-        return rows[-1][0] if rows else self._cleared
+        return rows[-1][SEQ] if rows else self._cleared
 
     @property
     def dropped(self) -> int:
@@ -152,9 +159,9 @@ class Journal:
         memo: dict[tuple[Any, ...], dict[str, Any]] = {}
         out = []
         for e in self._rows():
-            if e[0] <= since:
+            if e[SEQ] <= since:
                 continue
-            key = (e[2], id(e[3]), id(e[4]), id(e[5]), e[7], e[8])
+            key = (e[METHOD], id(e[TARGET]), id(e[HEADERS]), id(e[BODY]), e[ANSWER], e[FAULT])
             derived = memo.get(key)
             if derived is None:
                 derived = memo[key] = _derived(plan, store, redact, e)
@@ -212,25 +219,26 @@ REFUSALS = (REFUSED_ADMIN, REFUSED_PARSER)
 
 
 def _outcome(summary: tuple[Any, ...] | None, fault: str | None) -> dict[str, Any]:
-    klass, variant, status, retry = summary[:4] if summary is not None else (None, None, None, None)
     refused = fault if fault in REFUSALS else None
-    return {"class": klass, "variant": variant, "status": status, "fault": None if refused else fault,
-            "retry_after": retry, "refused_by": refused}
+    s = summary if summary is not None else NO_ANSWER
+    return {"class": s[KLASS], "variant": s[VARIANT], "status": s[STATUS], "fault": None if refused else fault,
+            "retry_after": s[RETRY_AFTER], "refused_by": refused}
 
 
 def _derived(plan: Plan, store: KeyStore, redact: Redactor, e: tuple[Any, ...]) -> dict[str, Any]:
     """An entry's fields that follow from the request and its answer (redacted)."""
-    _, _, method, target, headers, body, _, summary, fault = e
-    head = Head(method, target, headers, body)
+    target, summary = e[TARGET], e[ANSWER]
+    head = Head(e[METHOD], target, e[HEADERS], e[BODY])
     query = query_pairs(target)
-    key_id, key_state = summary[4:] if summary is not None else (None, None)
+    s = summary if summary is not None else NO_ANSWER
+    key_id, key_state = s[KEY_ID], s[KEY_STATE]
     key = store.get(key_id) if key_id is not None else None
     return {
         "path": redact(target.split("?", 1)[0]),
         "query": [[redact(n), redact(v)] for n, v in query],
         "headers": [[redact(_text(n)), redact(_text(v))] for n, v in head.headers],
         "body": _body(redact, head.body),
-        "outcome": _outcome(summary, fault),
+        "outcome": _outcome(summary, e[FAULT]),
         "credential": _credential(plan, redact, head, query, key, key_state),
     }
 
@@ -238,7 +246,7 @@ def _derived(plan: Plan, store: KeyStore, redact: Redactor, e: tuple[Any, ...]) 
 def _entry(e: tuple[Any, ...], d: dict[str, Any]) -> dict[str, Any]:
     """One journal entry dict (ARCHITECTURE.md); entries of equal requests share their nested values."""
     return {
-        "seq": e[0], "time": e[1], "method": e[2], "path": d["path"], "query": d["query"],
-        "headers": d["headers"], "body": d["body"], "remote": e[6], "outcome": d["outcome"],
+        "seq": e[SEQ], "time": e[TIME], "method": e[METHOD], "path": d["path"], "query": d["query"],
+        "headers": d["headers"], "body": d["body"], "remote": e[REMOTE], "outcome": d["outcome"],
         "credential": d["credential"],
     }
