@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 from ._loader import PACKAGE_DIR
 
@@ -38,7 +38,7 @@ class JUnitCase:
 
     name: str
     classname: str
-    outcome: str = PASSED
+    outcome: Literal["passed", "failure", "skipped"] = PASSED
     # <failure message=... type=...>text</failure>, <skipped message=.../>
     message: str = ""
     text: str | None = None
