@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -50,8 +51,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess
 
 
 def in_process(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """`python -m mocks gate ARGS` through mocks.__main__.main, in this process: status, stderr."""
-    status = cli_main(["gate", *args])
+    """`python -m mocks gate ARGS` through mocks.__main__.main, in this process: status, stderr.
+
+    The gate's stop leaves SIGINT and SIGTERM blocked and ignored (right for its own process, which
+    exits next); both are put back here, else every process this one starts later inherits them
+    (POSIX execve keeps the signal mask and ignored signals) and the signal tests fail after it."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    mask, handlers = signal.pthread_sigmask(signal.SIG_BLOCK, []), [signal.getsignal(s) for s in stops]
+    try:
+        status = cli_main(["gate", *args])
+    finally:
+        for sig, handler in zip(stops, handlers):
+            signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return status, capfd.readouterr().err
 
 
