@@ -14,6 +14,7 @@ from ._app import build_app
 from ._defects import DEFECTS, check_defects, defects_for
 from ._journal import DEFAULT_LIMIT, DEFAULT_MAX_BYTES
 from ._scenarios import FORMS, Scenario, parse_scenario, scenarios_for
+from . import _serve
 from ._serve import run_options, serve
 from ._workers import MAX_WORKERS, refusal, serve_workers, shared_seed, workers_count
 
@@ -228,4 +229,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # This process ends with the command: a stop may keep SIGINT/SIGTERM held to the end.
+    _serve.PROCESS_ENDS_WITH_COMMAND = True
     sys.exit(main())

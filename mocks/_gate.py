@@ -34,7 +34,7 @@ from ._protocol import unused_connections
 from ._redact import GrowingRedactor, Redactor
 from ._rules import Context, GateRule, Violation, judge, rules_for
 from ._scenarios import parse_scenario
-from ._serve import ignore_stop_signals, start
+from ._serve import ignore_stop_signals, start, stop_signals_restored
 
 if TYPE_CHECKING:  # trustme is imported only when --tls asks for it
     from ._tls import TLSMaterial
@@ -883,6 +883,12 @@ def main(args: argparse.Namespace) -> int:
     except GateError as exc:
         print(f"gate: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    with stop_signals_restored():
+        return _run_and_report(args, spec, command)
+
+
+def _run_and_report(args: argparse.Namespace, spec: ProviderSpec, command: list[str]) -> int:
+    """The gate's run, its table and reports (SIGINT/SIGTERM held once the run stops)."""
     try:
         result = asyncio.run(_until_signal(lambda stop: gate(spec, command, tls=args.tls, scenario=args.scenario,
                                                              timeout=args.timeout, allow=args.allow, stop=stop)))

@@ -8,8 +8,9 @@ import os
 import signal
 import ssl
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from aiohttp import web
 
@@ -120,6 +121,35 @@ async def _serve_until_signal(app: web.Application, host: str, port: int, out: T
         await runner.cleanup()
 
 
+# True when this process ends as soon as its command returns (`python -m mocks ...` sets it): a
+# stop's held signals are then never handed back, so a late Ctrl-C cannot raise KeyboardInterrupt
+# (or a late TERM kill with -15) on the way out.
+PROCESS_ENDS_WITH_COMMAND = False
+
+
+@contextmanager
+def stop_signals_restored() -> Iterator[None]:
+    """On leaving, the caller's SIGINT/SIGTERM mask and handlers are back, whatever the stop inside
+    did to them (blocked, ignored, asyncio's handlers removed): signal state is the process's, and
+    serve or gate run in-process (a test, a tool) must not leave its caller deaf to signals, nor
+    its child processes, which inherit both. A signal held since the stop began is dropped. In a
+    process that ends with the command (PROCESS_ENDS_WITH_COMMAND) nothing is handed back."""
+    if PROCESS_ENDS_WITH_COMMAND:
+        yield
+        return
+    stops = (signal.SIGINT, signal.SIGTERM)
+    handlers = {sig: signal.getsignal(sig) for sig in stops}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        yield
+    finally:
+        for sig in stops:
+            signal.signal(sig, signal.SIG_IGN)  # a pending one is discarded when the mask lifts
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
 def ignore_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
     """Once the stop has begun, a second SIGINT/SIGTERM is ignored, not the default action.
 
@@ -128,7 +158,8 @@ def ignore_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
     the process mid-write with status -2/-15. The signals are blocked first: removing the loop's
     handler passes through SIGINT's default handler (asyncio's remove_signal_handler), and a signal
     arriving in that moment would raise KeyboardInterrupt; blocked, it stays pending until exit.
-    SIGKILL remains for a stop that hangs."""
+    SIGKILL remains for a stop that hangs. `stop_signals_restored` around the run gives the caller
+    its own state back."""
     stops = (signal.SIGINT, signal.SIGTERM)
     signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     for sig in stops:
@@ -147,18 +178,19 @@ def serve(
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 1 when the address cannot be bound or
     the journal cannot be written. With `journal_path`, the journal is written out once the
     server has stopped, so it holds every request answered."""
-    try:
-        asyncio.run(_serve(app, host, port, out or sys.stdout, tls))
-    except OSError as exc:
-        print(f"mocks serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    if journal_path is not None:
+    with stop_signals_restored():
         try:
-            write_journal(app, journal_path)
+            asyncio.run(_serve(app, host, port, out or sys.stdout, tls))
         except OSError as exc:
-            print(f"mocks serve: cannot write the journal to {journal_path}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"mocks serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
             return 1
-    return 0
+        if journal_path is not None:
+            try:
+                write_journal(app, journal_path)
+            except OSError as exc:
+                print(f"mocks serve: cannot write the journal to {journal_path}: {exc.strerror or exc}", file=sys.stderr)
+                return 1
+        return 0
 
 
 def run_options(args: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from specs import ProviderSpec
 
 from ._app import CHANGES, MOCK, MockState
 from ._scenarios import Scenario
-from ._serve import SHUTDOWN_SECONDS, base_url, ignore_stop_signals, serve_line, start, write_entries
+from ._serve import SHUTDOWN_SECONDS, base_url, ignore_stop_signals, serve_line, start, stop_signals_restored, write_entries
 
 MAX_WORKERS = 64
 # A call on the control channel that takes longer than this means the other end is stuck.
@@ -623,7 +623,8 @@ def serve_workers(
                 theirs.close()
             parent = Parent(app, pids, [mine for mine, _ in pairs], base_url(host, bound, tls))
             try:
-                return asyncio.run(parent.run(out or sys.stdout, str(material.ca_path) if material else None, journal_path))
+                with stop_signals_restored():
+                    return asyncio.run(parent.run(out or sys.stdout, str(material.ca_path) if material else None, journal_path))
             finally:
                 _reap(pids)
     finally:

@@ -51,19 +51,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess
 
 
 def in_process(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """`python -m mocks gate ARGS` through mocks.__main__.main, in this process: status, stderr.
-
-    The gate's stop leaves SIGINT and SIGTERM blocked and ignored (right for its own process, which
-    exits next); both are put back here, else every process this one starts later inherits them
-    (POSIX execve keeps the signal mask and ignored signals) and the signal tests fail after it."""
-    stops = (signal.SIGINT, signal.SIGTERM)
-    mask, handlers = signal.pthread_sigmask(signal.SIG_BLOCK, []), [signal.getsignal(s) for s in stops]
-    try:
-        status = cli_main(["gate", *args])
-    finally:
-        for sig, handler in zip(stops, handlers):
-            signal.signal(sig, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    """`python -m mocks gate ARGS` through mocks.__main__.main, in this process: status, stderr
+    (the gate gives this process its signal state back: see the last test)."""
+    status = cli_main(["gate", *args])
     return status, capfd.readouterr().err
 
 
@@ -170,3 +160,17 @@ def test_sigterm_stops_the_client_too(tmp_path: Path) -> None:
         time.sleep(0.05)
     else:
         pytest.fail("the client outlived the gate")
+
+
+def test_an_in_process_gate_leaves_the_callers_signals_as_they_were(capfd: pytest.CaptureFixture[str]) -> None:
+    """The gate's stop holds and ignores SIGINT/SIGTERM (no KeyboardInterrupt mid-report); run
+    in-process it gives its caller back the mask and the handlers, or the caller, and every process
+    it starts after (they inherit both), would stay deaf to Ctrl-C and SIGTERM."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    before = (signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in stops])
+    status, _ = in_process(capfd, "cloro", "--", "sh", "-c", f"{CURL_RIGHT}")
+    assert status == 0
+    assert (signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in stops]) == before
+    child = subprocess.run([sys.executable, "-c", "import signal; print(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, ())),"
+                            " signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)"], capture_output=True, text=True, timeout=30)
+    assert child.stdout.split() == ["[]", "True"], child.stdout
