@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from specs import ProviderSpec, Rule, broken_verdict
+from specs import RFC_ONE_METHOD, ProviderSpec, Rule, broken_verdict
 
 from ._journal import REFUSED_ADMIN, REFUSED_PARSER
 
@@ -99,7 +99,7 @@ CLIENT_WELL_FORMED = GateRule(
     'response and close the connection"; RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are '
     'invalid and dangerous"')
 
-RFC6750_ONE_METHOD = 'RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request"; RFC 9110 §5.3: Authorization is not a list field'
+RFC6750_ONE_METHOD = RFC_ONE_METHOD.source + "; RFC 9110 §5.3: Authorization is not a list field"
 RFC6750_URL = 'RFC 6750 §5.3: "Bearer tokens SHOULD NOT be passed in page URLs"; §2.3 the query method "SHOULD NOT be used unless it is impossible"'
 FETCH_REDIRECT = ('WHATWG Fetch, HTTP-redirect fetch: "If request\'s current URL\'s origin is not same origin with '
                   'locationURL\'s origin, then for each headerName of CORS non-wildcard request-header name, delete '

@@ -36,6 +36,9 @@ RFC_SCHEME_CASE = Rule(
 RFC_SEPARATOR = Rule("rfc", "RFC 9110 §11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]")
 # The duplicate-line rule, for a spec that states none; the engine and the OpenAPI importer cite it too.
 RFC_DUPLICATE = Rule("rfc", "RFC 9110 §5.3: a sender MUST NOT generate multiple field lines with the same name unless the field is a list")
+# One credential, one method: the client's duty (the gate judges it) and the server's cue to refuse
+# two (the engine sends a key in the header and the query at once); each adds its own context.
+RFC_ONE_METHOD = Rule("rfc", 'RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request"')
 RFC_NOT_FOUND = Rule("rfc", 'RFC 9110 §15.5.5: "the origin server did not find a current representation for the target resource"')
 # What an authenticated request for a path no route serves gets unless the spec says (spec `not_found`).
 DEFAULT_NOT_FOUND: dict[str, Any] = {"status": 404, "body": {"error": "Not Found"}}

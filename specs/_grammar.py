@@ -9,8 +9,12 @@ import re
 
 from ._contract import ADMIN_PREFIX, under_admin
 
-# RFC 9110 §5.6.2: token = 1*tchar.
-TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" /
+# "`" / "|" / "~" / DIGIT / ALPHA (letters first: a generator drawing from it shrinks toward "A").
+TCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~"
+# token = 1*tchar (auth-scheme, field-name, a media type's parts), as a pattern to build others with.
+TOKEN_PATTERN = "[" + re.escape(TCHARS) + "]+"
+TOKEN = re.compile(TOKEN_PATTERN)
 # RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 # Its characters, "=" aside (trailing padding only, never in a key's alphabet), simplest first (a
 # generator that shrinks toward the first reaches "0"). The one spelling: specs.TOKEN68, the mock's
@@ -19,15 +23,16 @@ TOKEN68_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-
 # RFC 3986 §3.3: path-absolute segments of pchar = unreserved / pct-encoded / sub-delims / ":" / "@".
 # Percent-encoding is left out: the mock routes on the path as sent, and "%41" and "A" are the same
 # path to a server (RFC 3986 §6.2.2.2) but not to a router comparing strings.
-_PCHAR = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]*")
+PCHAR_CLASS = r"[A-Za-z0-9._~!$&'()*+,;=:@-]"
+_PCHAR = re.compile(PCHAR_CLASS + "*")
 # RFC 3986 §3.2.2 host (reg-name of unreserved and dots, IPv4, or an IPv6 literal) and §3.2.3 port.
 _ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 # RFC 3986 §2: the characters a URI may hold (reserved, unreserved, "%" of pct-encoding).
 _URI = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+")
 # RFC 9110 §8.3.1: media-type = type "/" subtype parameters; parameter value token or quoted-string.
 _MEDIA_TYPE = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-    r"(?:[ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+=(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+|\"(?:[\t !#-\[\]-~]|\\[\t -~])*\"))*"
+    TOKEN_PATTERN + "/" + TOKEN_PATTERN
+    + r"(?:[ \t]*;[ \t]*" + TOKEN_PATTERN + "=(?:" + TOKEN_PATTERN + r"|\"(?:[\t !#-\[\]-~]|\\[\t -~])*\"))*"
 )
 # A page copy's file name in pages/: one plain name, never a path (no "/", no "..", no leading dot).
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

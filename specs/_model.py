@@ -35,6 +35,7 @@ VARIANTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 })
 # Strongest first: a verdict follows the weaker of a rule's outcome and its trigger.
 STRENGTHS: tuple[str, ...] = ("documented", "rfc", "inferred")
+# The key states a spec may list (`keys.states`); a live run reads a key of each from the environment.
 KEY_STATES: tuple[str, ...] = ("valid", "expired", "revoked", "limited")
 
 # RFC 9110 §11.2 token68 / RFC 6750 §2.1 b64token: the grammar every credential must fit.

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._build import RFC_DUPLICATE
+from ._grammar import PCHAR_CLASS, TOKEN, TOKEN_PATTERN
 from ._openapi_doc import Document, DocumentError, pointer, read_document
 from ._openapi_example import from_media, from_schema
 
@@ -26,8 +27,8 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 TEMPLATE = re.compile(r"\{([^{}]*)\}")
 # RFC 9110 §8.3.1 media-type (type "/" subtype, parameters): documents also write `*` or `gzip`.
-MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?")
-SEGMENT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]+")
+MEDIA_TYPE = re.compile(TOKEN_PATTERN + "/" + TOKEN_PATTERN + r"(\s*;.*)?")
+SEGMENT = re.compile(PCHAR_CLASS + "+")
 SPEC_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 SCOPE_NAME = re.compile(r"[^a-z_]+")
 QUOTE_MAX = 300
@@ -110,7 +111,7 @@ def classify(doc: Document, name: str, raw: Any, where: str) -> Scheme:
             out.jwt = str(s.get("bearerFormat", "")).upper() == "JWT"
         elif keyword.lower() in ("basic", "digest", "negotiate", "mutual", "hoba", "scram-sha-1", "scram-sha-256", "vapid"):
             out.why_not = f"HTTP {keyword} authentication (not a token)"
-        elif re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", keyword):
+        elif TOKEN.fullmatch(keyword):
             out.header, out.scheme = "Authorization", keyword
         else:
             out.why_not = f"http scheme {keyword!r} is not an auth-scheme token (RFC 9110 §11.1)"
@@ -120,7 +121,7 @@ def classify(doc: Document, name: str, raw: Any, where: str) -> Scheme:
         if place != "header":
             out.why_not = f"API key in the {place} ({header!r})" if place in ("query", "cookie") else f"API key in {place!r}"
             return out
-        if not isinstance(header, str) or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", header):
+        if not isinstance(header, str) or not TOKEN.fullmatch(header):
             out.why_not = f"API key header name {header!r} is not a field name (RFC 9110 §5.1)"
             return out
         out.header = header
@@ -507,8 +508,7 @@ def parse_credential(text: str) -> tuple[str, str | None]:
     """`Authorization: Bearer` -> ("Authorization", "Bearer"); `X-API-Key:` -> ("X-API-Key", None)."""
     header, sep, keyword = text.partition(":")
     header, keyword = header.strip(), keyword.strip()
-    token = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-    if not sep or not re.fullmatch(token, header) or (keyword and not re.fullmatch(token, keyword)):
+    if not sep or not TOKEN.fullmatch(header) or (keyword and not TOKEN.fullmatch(keyword)):
         raise ValueError(f"invalid --credential {text!r}; give 'Header: Scheme' (e.g. 'Authorization: Bearer') or 'Header:' for a bare key")
     return header, keyword or None
 

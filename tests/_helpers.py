@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from specs import MIN_RUN, ProviderSpec, fold, load_all
+from specs import ADMIN_PREFIX, MIN_RUN, ProviderSpec, fold, load_all
 
 SPECS = {s.id: s for s in load_all()}
 IDS = sorted(SPECS)
@@ -75,10 +75,10 @@ def send(base_url: str, method: str, target: str, headers: Sequence[tuple[str | 
 
 
 def admin(base_url: str, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
-    """Call the admin API (`path` after /__authconform__/); returns (status, parsed JSON)."""
+    """Call the admin API (`path` after specs.ADMIN_PREFIX); returns (status, parsed JSON)."""
     body = b"" if payload is None else json.dumps(payload).encode()
     headers = [("Content-Type", "application/json")] if payload is not None else []
-    reply = send(base_url, method, "/__authconform__/" + path, headers, body)
+    reply = send(base_url, method, ADMIN_PREFIX + path, headers, body)
     return reply.status, reply.json()
 
 

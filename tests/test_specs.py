@@ -206,13 +206,14 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 
 def test_the_schema_names_the_vocabulary_of_specs_model() -> None:
-    """specs/provider.schema.json's failure classes and variant names are specs.FAILURE_CLASSES and
-    specs.VARIANTS (the mock answers, and the suite names cases, by the latter)."""
+    """specs/provider.schema.json's failure classes, variant names and key states are
+    specs.FAILURE_CLASSES, VARIANTS and KEY_STATES (the mock answers, and the suite names cases, by them)."""
     import json
 
-    from specs import FAILURE_CLASSES, SCHEMA_PATH, VARIANTS
+    from specs import FAILURE_CLASSES, KEY_STATES, SCHEMA_PATH, VARIANTS
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert list(schema["properties"]["failures"]["properties"]) == list(FAILURE_CLASSES)
     variants = schema["$defs"]["failure"]["properties"]["variants"]["propertyNames"]["enum"]
     assert variants == [v for names in VARIANTS.values() for v in names]
+    assert schema["properties"]["keys"]["properties"]["states"]["items"]["enum"] == list(KEY_STATES)

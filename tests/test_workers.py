@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from specs import ADMIN_PREFIX
 from _helpers import SPECS, admin, probe_request, send
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,6 @@ CONNECTIONS = 30
 START_SECONDS = 20.0
 # A stop slower than this is a hang (the 2 s floor is bench/sigterm.py's figure, not a unit test's).
 STOP_SECONDS = 10.0
-ADMIN = "/__authconform__/"
 
 
 class Workers:
@@ -261,7 +261,7 @@ def test_journal_redacts_keys_minted_through_another_worker(workers: Any, provid
     w = workers(provider)
     minted = admin(w.url, "POST", "keys", {})[1]
     w.probe_statuses(minted["key"])
-    raw = send(w.url, "GET", ADMIN + "journal").body.decode()
+    raw = send(w.url, "GET", ADMIN_PREFIX + "journal").body.decode()
     leaked = minted["key"] in raw or minted["key"][:12] in raw
     assert not leaked
     ids = [e["credential"]["key_id"] for e in json.loads(raw)["entries"]]
@@ -458,7 +458,7 @@ def test_tls_with_workers(workers: Any) -> None:
     for _ in range(10):
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
         try:
-            conn.request("GET", ADMIN + "info")
+            conn.request("GET", ADMIN_PREFIX + "info")
             pids.add(json.loads(conn.getresponse().read())["worker"]["pid"])
         finally:
             conn.close()
