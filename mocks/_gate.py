@@ -61,6 +61,9 @@ GATE_JOURNAL_ENTRIES = 1_000_000
 GATE_JOURNAL_BYTES = 256 * 1024 * 1024
 # Some CI runners set HTTP(S)_PROXY: the client must reach the mock on loopback directly.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+# Under --tls, the throwaway CA's bundle goes to the client under the names Python (ssl, aiohttp,
+# httpx), requests, curl and Node read, besides the provider-named `ID_CA_BUNDLE`.
+CA_BUNDLE_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 
 
 class GateError(Exception):
@@ -179,8 +182,7 @@ def client_env(spec: ProviderSpec, mock: RunningMock, base: Mapping[str, str]) -
                 env[spec.credential_env(what)] = mock.keys[what]
     if mock.tls is not None:
         bundle = str(mock.tls.ca_path)
-        # Python (ssl, aiohttp, httpx), requests, curl, Node, and the provider-named one.
-        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", spec.ca_bundle_env):
+        for name in (*CA_BUNDLE_VARS, spec.ca_bundle_env):
             env[name] = bundle
     for name in ("NO_PROXY", "no_proxy"):
         present = [p for p in env.get(name, "").split(",") if p]
@@ -706,8 +708,8 @@ class _HeadParser(argparse.ArgumentParser):
 
 def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls", action="store_true", default=None,
-                        help="serve HTTPS with a throwaway CA; its bundle is exported as SSL_CERT_FILE, "
-                             "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS and ID_CA_BUNDLE")
+                        help=f"serve HTTPS with a throwaway CA; its bundle is exported as {', '.join(CA_BUNDLE_VARS)} "
+                             "and ID_CA_BUNDLE")
     parser.add_argument("--scenario", metavar="NAME",
                         help="change the mock's state mid-run: expire-after:N, revoke-after:N, rate-limit:N, flaky:N")
     parser.add_argument("--report", metavar="DIR", help="write gate-ID.json and gate-ID.xml (JUnit) here")
