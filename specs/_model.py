@@ -48,6 +48,8 @@ COMMON_QUERY_NAMES: tuple[str, ...] = ("access_token", "api_key", "token")
 DUPLICATE_POLICIES: tuple[str, ...] = ("reject", "first_wins", "last_wins")
 # Methods a route may have (RFC 9110 §9.3; TRACE and CONNECT are not API operations).
 ROUTE_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Methods the probe may have: an operation that may carry a body, or GET.
+PROBE_METHODS: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # A path template's variable, as OpenAPI writes them: `{id}` stands for one non-empty segment part.
 TEMPLATE_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 

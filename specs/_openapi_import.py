@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 from ._build import RFC_DUPLICATE
 from ._grammar import PCHAR_CLASS, TOKEN, TOKEN_PATTERN
+from ._model import PROBE_METHODS
 from ._openapi_doc import Document, DocumentError, pointer, read_document
 from ._openapi_example import from_media, from_schema
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
-PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 TEMPLATE = re.compile(r"\{([^{}]*)\}")
 # RFC 9110 §8.3.1 media-type (type "/" subtype, parameters): documents also write `*` or `gzip`.
 MEDIA_TYPE = re.compile(TOKEN_PATTERN + "/" + TOKEN_PATTERN + r"(\s*;.*)?")

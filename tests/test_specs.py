@@ -206,14 +206,21 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 
 def test_the_schema_names_the_vocabulary_of_specs_model() -> None:
-    """specs/provider.schema.json's failure classes, variant names and key states are
-    specs.FAILURE_CLASSES, VARIANTS and KEY_STATES (the mock answers, and the suite names cases, by them)."""
+    """specs/provider.schema.json's enums are specs/_model.py's vocabulary: failure classes (also of
+    a deviation), variant names, key states, strengths, duplicate policies, route methods (the mock
+    answers, and the suite names cases, by the model's)."""
     import json
 
     from specs import FAILURE_CLASSES, KEY_STATES, SCHEMA_PATH, VARIANTS
+    from specs._model import DUPLICATE_POLICIES, PROBE_METHODS, ROUTE_METHODS, STRENGTHS
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert list(schema["properties"]["failures"]["properties"]) == list(FAILURE_CLASSES)
     variants = schema["$defs"]["failure"]["properties"]["variants"]["propertyNames"]["enum"]
     assert variants == [v for names in VARIANTS.values() for v in names]
     assert schema["properties"]["keys"]["properties"]["states"]["items"]["enum"] == list(KEY_STATES)
+    assert schema["properties"]["deviations"]["items"]["properties"]["class"]["enum"] == list(FAILURE_CLASSES)
+    assert schema["$defs"]["rule"]["properties"]["strength"]["enum"] == list(STRENGTHS)
+    assert schema["properties"]["credential"]["properties"]["duplicates"]["properties"]["policy"]["enum"] == list(DUPLICATE_POLICIES)
+    assert schema["properties"]["routes"]["items"]["properties"]["method"]["enum"] == list(ROUTE_METHODS)
+    assert schema["properties"]["probe"]["properties"]["method"]["enum"] == list(PROBE_METHODS)
