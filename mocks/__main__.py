@@ -148,27 +148,27 @@ def _unavailable(why: str) -> Callable[[argparse.Namespace, argparse.ArgumentPar
 
 
 def _add_gate(sub: Any) -> None:
-    """The `gate` subcommand, from mocks/_gate.py when present; without it the others still work."""
+    """The `gate` subcommand, from mocks/_gate_cli.py when present; without it the others still work."""
     try:
-        from . import _gate
+        from . import _gate_cli
 
-        doc = (_gate.__doc__ or "run a client's test command against the mock and judge its requests").strip().splitlines()[0]
-        _gate.add_arguments(argparse.ArgumentParser())  # fails here, before `gate` is registered
+        doc = (_gate_cli.__doc__ or "run a client's test command against the mock and judge its requests").strip().splitlines()[0]
+        _gate_cli.add_arguments(argparse.ArgumentParser())  # fails here, before `gate` is registered
         p = sub.add_parser("gate", help=doc, description=doc)
-        _gate.add_arguments(p)
-        p.set_defaults(subparser=p, run=lambda args, parser: _gate.main(args))
+        _gate_cli.add_arguments(p)
+        p.set_defaults(subparser=p, run=lambda args, parser: _gate_cli.main(args))
         return
     except ModuleNotFoundError as exc:
-        missing = exc.name == f"{__package__}._gate"
-        why = "mocks/_gate.py is missing" if missing else f"mocks/_gate.py failed to load: {exc}"
+        missing = exc.name == f"{__package__}._gate_cli"
+        why = "mocks/_gate_cli.py is missing" if missing else f"mocks/_gate_cli.py failed to load: {exc}"
     except Exception as exc:  # a half-written gate must not break serve and defects
-        why = f"mocks/_gate.py failed to load: {type(exc).__name__}: {exc}"
+        why = f"mocks/_gate_cli.py failed to load: {type(exc).__name__}: {exc}"
     p = sub.add_parser("gate", help=f"(unavailable: {why})")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(subparser=p, run=_unavailable(why))
 
 
-# Commands that never need the gate: loading mocks/_gate.py and its rules costs `serve` a cold start.
+# Commands that never need the gate: loading mocks/_gate_cli.py and its rules costs `serve` a cold start.
 WITHOUT_GATE = ("serve", "defects", "scenarios")
 
 

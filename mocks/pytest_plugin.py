@@ -29,7 +29,8 @@ import pytest
 from specs import ProviderSpec, SpecError, get_spec
 
 from ._app import MOCK
-from ._gate import RunningMock, client_env, format_violations, redactor, start_mock
+from ._gate import RunningMock, client_env, redactor, start_mock
+from ._gate_result import format_violations
 from ._rules import Context, Violation, judge
 
 # Bounds on the background loop: starting a mock, reading its journal, stopping the thread.

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from mocks._app import MOCK, build_app
-from mocks._gate import GateResult, gate
+from mocks._gate import gate
+from mocks._gate_result import GateResult
 from specs import ProviderSpec, get_spec, load_all
 
 CLIENTS = Path(__file__).parent / "clients"
@@ -94,7 +95,7 @@ class Run:
 
     def why(self) -> str:
         """What to print when an assertion on this run fails (already redacted by the gate)."""
-        from mocks._gate import table
+        from mocks._gate_result import table
 
         return (table(self.result) if self.result else "") + self.err.decode(errors="replace")[-2000:]
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mocks._gate import StreamRedactor, redactor
+from mocks._client import StreamRedactor
+from mocks._gate import redactor
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_TIMEOUT = 60

@@ -16,7 +16,9 @@ import pytest
 from mocks import KeyStore
 from mocks._app import MOCK
 from mocks import Redactor
-from mocks._gate import StreamRedactor, client_env, gate, redactor, report_json, run_client, start_mock
+from mocks._client import StreamRedactor, run_client
+from mocks._gate import client_env, gate, redactor, start_mock
+from mocks._gate_result import report_json
 from specs import ProviderSpec, get_spec, load_all
 from _helpers import leftover
 

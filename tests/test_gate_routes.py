@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mocks._gate import GateResult, gate
+from mocks._gate import gate
+from mocks._gate_result import GateResult
 from specs import ProviderSpec, load_all, load_spec
 
 SPEC = load_spec(Path(__file__).resolve().parent / "specs" / "taskboard.yaml")

@@ -176,11 +176,11 @@ def test_defects_listing() -> None:
 
 
 def test_gate_missing_does_not_break_the_others(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Without mocks/_gate.py, `gate` says so (exit 2) and `defects` still runs."""
+    """Without mocks/_gate_cli.py, `gate` says so (exit 2) and `defects` still runs."""
     import mocks
 
-    monkeypatch.setitem(sys.modules, "mocks._gate", None)  # import of it now fails as if absent
-    monkeypatch.delattr(mocks, "_gate", raising=False)
+    monkeypatch.setitem(sys.modules, "mocks._gate_cli", None)  # import of it now fails as if absent
+    monkeypatch.delattr(mocks, "_gate_cli", raising=False)
     assert cli.main(["defects", "cloro"]) == 0
     with pytest.raises(SystemExit) as exit_:
         cli.main(["gate", "cloro", "--", "true"])
@@ -188,17 +188,17 @@ def test_gate_missing_does_not_break_the_others(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_gate_broken_does_not_break_the_others(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """A _gate.py whose add_arguments fails: `gate` reports it, the others work."""
-    broken = types.ModuleType("mocks._gate")
+    """A _gate_cli.py whose add_arguments fails: `gate` reports it, the others work."""
+    broken = types.ModuleType("mocks._gate_cli")
 
     def add_arguments(parser: Any) -> None:
         raise RuntimeError("half written")
 
     broken.add_arguments = add_arguments  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mocks._gate", broken)
+    monkeypatch.setitem(sys.modules, "mocks._gate_cli", broken)
     import mocks
 
-    monkeypatch.setattr(mocks, "_gate", broken, raising=False)
+    monkeypatch.setattr(mocks, "_gate_cli", broken, raising=False)
     assert cli.main(["scenarios"]) == 0
     with pytest.raises(SystemExit):
         cli.main(["gate"])
@@ -206,15 +206,15 @@ def test_gate_broken_does_not_break_the_others(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_gate_present_is_wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a _gate module, `gate` uses its add_arguments and main."""
-    fake = types.ModuleType("mocks._gate")
+    """With a _gate_cli module, `gate` uses its add_arguments and main."""
+    fake = types.ModuleType("mocks._gate_cli")
     seen: dict[str, Any] = {}
     fake.add_arguments = lambda p: p.add_argument("provider")  # type: ignore[attr-defined]
     fake.main = lambda args: seen.setdefault("provider", args.provider) and 5  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mocks._gate", fake)
+    monkeypatch.setitem(sys.modules, "mocks._gate_cli", fake)
     import mocks
 
-    monkeypatch.setattr(mocks, "_gate", fake, raising=False)
+    monkeypatch.setattr(mocks, "_gate_cli", fake, raising=False)
     assert cli.main(["gate", "flash"]) == 5 and seen["provider"] == "flash"
 
 

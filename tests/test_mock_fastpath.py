@@ -186,7 +186,7 @@ def test_gate_says_when_its_journal_dropped_requests(monkeypatch: pytest.MonkeyP
     import io
     import sys
 
-    from mocks import _gate
+    from mocks import _gate, _gate_result
 
     spec = SPECS["cloro"]
     monkeypatch.setattr(_gate, "GATE_JOURNAL_ENTRIES", 4)
@@ -200,8 +200,8 @@ def test_gate_says_when_its_journal_dropped_requests(monkeypatch: pytest.MonkeyP
     )
     result = asyncio.run(_gate.gate(spec, [sys.executable, "-c", client], timeout=60, out=io.BytesIO(), err=io.BytesIO()))
     assert result.client_exit == 0 and len(result.entries) < 12 and result.dropped == 12 - len(result.entries)
-    assert f"dropped the {result.dropped} oldest" in _gate.table(result)
-    assert _gate.report_json(result)["dropped"] == result.dropped
+    assert f"dropped the {result.dropped} oldest" in _gate_result.table(result)
+    assert _gate_result.report_json(result)["dropped"] == result.dropped
 
 
 def test_the_parse_cache_stays_small_under_a_fuzzer() -> None:
