@@ -18,6 +18,7 @@ from specs import ProviderSpec, Response, Route, Rule, encode_body, fill, thaw
 
 from . import _keys
 from ._checks import FAILURE_CHECKS, POSITIVE_CHECKS
+from ._rfc import RFC_ONE_LINE, RFC_OWS
 from ._secret import Secret
 from ._target import label
 from ._transport import RawRequest, RawResponse
@@ -30,19 +31,6 @@ POSITIVE = "positive"
 MAX_RATE_REQUESTS = 1000
 LIVE_QUOTA = "would spend the live quota"
 
-RFC_OWS = Rule("rfc", "RFC 9110 §5.5: a field value does not include leading or trailing whitespace (OWS)")
-# Lenient parsing around the intact valid key (security rule: only access WITHOUT the intact valid
-# credential is FAIL whatever the strength; these are judged NON-STRICT at the RFC's sentence).
-RFC_ONE_LINE = Rule(
-    "rfc",
-    "RFC 9110 §5.3: Authorization is not a list field, so a sender MUST NOT send it on two field lines; "
-    "a server that uses one line holding the intact valid key is liberal, not open",
-)
-RFC_UNICODE_SPACE = Rule(
-    "rfc",
-    "RFC 9110 §5.6.3: OWS = *( SP / HTAB ), and §11.2: token68 holds no other whitespace; a server that strips "
-    "other Unicode whitespace (NBSP, NEL) around the intact valid key is liberal, not open",
-)
 # Key states a failure class needs, for the classes that are one key state presented canonically.
 STATE_OF_CLASS: Mapping[str, str] = {"expired": "expired", "revoked": "revoked", "insufficient_scope": "limited"}
 # Other scheme keywords a client may send by mistake (RFC 6750 §3.1: a wrong scheme is "unsupported authentication method").

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from specs import Response, Rule, schema_validator, spec_search, thaw
 
+from ._rfc import ANSWERED_RULE, CHALLENGE_RULE, ECHO_RULE
 from ._secret import Secret, echoes
 from ._transport import RawRequest, RawResponse
 
@@ -24,30 +25,8 @@ if TYPE_CHECKING:
 
 EXCERPT = 160
 
-ANSWERED_RULE = Rule(
-    "rfc",
-    "RFC 9110 §15.6: a 5xx status means the server failed to perform a request it should have judged; "
-    "a dropped connection is no answer at all",
-    "Never a 5xx, never a dropped connection, for anything the HTTP grammar lets through: FAIL whatever the strength.",
-)
-ECHO_RULE = Rule(
-    "rfc",
-    "RFC 6750 §5.1: token disclosure is the threat bearer-token usage must be protected against",
-    "A response that echoes any 6+ character slice of the presented credential discloses it: FAIL whatever the strength.",
-)
-HTTP_LAYER_RULE = Rule(
-    "rfc",
-    'RFC 9110 §5.5: "a recipient of CR, LF, or NUL within a field value MUST either reject the message or replace '
-    'each of those characters with SP"; RFC 9112 §5.2 (obs-fold), §5.1 (whitespace before the colon); '
-    "RFC 6585 §5 (431), RFC 9110 §15.5.14 (413): the HTTP layer may refuse such a request before any auth code runs",
-)
 # Statuses an HTTP layer (parser, front proxy) answers a request it refuses with, whatever the body.
 HTTP_LAYER_STATUSES = (400, 413, 431)
-CHALLENGE_RULE = Rule(
-    "rfc",
-    'RFC 9110 §11.6.1: "The server generating a 401 response MUST send a WWW-Authenticate header field '
-    'containing at least one challenge applicable to the target resource."',
-)
 
 
 class CheckFailed(AssertionError):

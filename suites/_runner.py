@@ -10,11 +10,12 @@ from specs import ProviderSpec, Response, Rule, weaker
 
 from ._cases import LIVE_QUOTA, Case
 from ._checks import (
-    CHECKS, HTTP_LAYER_RULE, PRELUDE_CHECKS, TRIGGERED_CHECKS, CheckFailed, NotApplicable, Observation, Observed,
-    equivalent_note, http_layer_answer,
+    CHECKS, PRELUDE_CHECKS, TRIGGERED_CHECKS, CheckFailed, NotApplicable, Observation, Observed, equivalent_note,
+    http_layer_answer,
 )
 from ._replay import curl_line, request_text, response_text
 from ._result import DEVIATION_NOTE, CaseResult, CheckResult
+from ._rfc import HTTP_LAYER_RULE
 from ._secret import Secret, redact
 from ._target import LIVE, Target
 from ._transport import DEFAULT_TIMEOUT, Connection, RawRequest, RawResponse

@@ -21,39 +21,16 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
-from specs import KEY_STATES, RFC_DUPLICATE, RFC_ONE_METHOD, RFC_SEPARATOR, TCHARS, TOKEN68_CHARS, ProviderSpec, Rule, thaw
+from specs import KEY_STATES, RFC_DUPLICATE, RFC_SEPARATOR, TCHARS, TOKEN68_CHARS, ProviderSpec, Rule, thaw
 
 from .. import _keys
-from .._cases import RFC_ONE_LINE, RFC_OWS, RFC_UNICODE_SPACE
+from .._rfc import (RFC_BARE_LF, RFC_CR_LF_NUL, RFC_FIELD_NAME, RFC_OBS_FOLD, RFC_ONE_LINE, RFC_ONE_METHOD_SERVER, RFC_OWS,
+                     RFC_SIZE, RFC_SPACE_COLON, RFC_TOKEN68, RFC_UNICODE_SPACE)
 from .._target import label
 from ._template import HOST, KeyExpr, Op, Parts, Template, join, show_parts
 
-# --- RFC rules the generated forms are judged by (the specs carry the provider's own) -----------
-
-RFC_FIELD_NAME = Rule("rfc", 'RFC 9110 §5.1: "Field names are case-insensitive"')
-RFC_TOKEN68 = Rule("rfc", 'RFC 9110 §11.2: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="')
-RFC_CR_LF_NUL = Rule(
-    "rfc",
-    'RFC 9110 §5.5: "a recipient of CR, LF, or NUL within a field value MUST either reject the message or '
-    'replace each of those characters with SP before further processing"',
-)
-RFC_OBS_FOLD = Rule(
-    "rfc",
-    'RFC 9112 §5.2: a server that receives an obs-fold "MUST either reject the message by sending a 400 (Bad '
-    'Request) ... or replace each received obs-fold with one or more SP octets prior to interpreting the field value"',
-)
-RFC_SPACE_COLON = Rule(
-    "rfc",
-    'RFC 9112 §5.1: "A server MUST reject, with a response status code of 400 (Bad Request), any received request '
-    'message that contains whitespace between a header field name and colon."',
-)
-RFC_BARE_LF = Rule("rfc", 'RFC 9112 §2.2: "a recipient MAY recognize a single LF as a line terminator and ignore any preceding CR"')
-RFC_ONE_METHOD_SERVER = Rule("rfc", RFC_ONE_METHOD.source + "; §3.1 invalid_request")
-RFC_SIZE = Rule(
-    "rfc",
-    'RFC 6585 §5: "The 431 status code indicates that the server is unwilling to process the request because its '
-    'header fields are too large"; RFC 9110 §15.5.1 (400)',
-)
+# The RFC rules the generated forms are judged by are suites/_rfc.py's (the specs carry the
+# provider's own).
 
 # Where a strategy's TRIGGER comes from, apart from the answer's: which class these requests fall in
 # is the spec's own trigger (a truncated key is an invalid key) unless the strategy names one here.
