@@ -28,12 +28,13 @@ this module out (mocks/_serve.py `make_runner` installs it).
    attributes missing: the plain `read()`. Checked at install: a StreamReader fed two chunks and
    its EOF must give them back joined, else this shortcut is off.
 
-Measured with `python -m bench cpu` (in memory, no sockets; best of 15 rounds, the three columns
-alternating in one run): the mock without this module spends about 2.5-3.5 us more per request
-than with it (roughly 31 against 34 us; a bare aiohttp handler 27 us), a third of that for the
-router and two thirds for the read (bench/inprocess.py prints the figure: `mock us (no fast
-path)`). tests/test_mock_fastpath.py sends the same requests both ways and compares answers and
-journals, and pins each internal named above against the installed aiohttp.
+Measured with `python -m bench cpu` (in memory, no sockets, requests pipelined 100 at a time;
+best of 15 rounds): the mock spends 30-36 us per request with this module and 44-51 us without
+it (a bare aiohttp handler: 27-30 us), about half of the 14-15 us saved by each shortcut (direct
+dispatch alone: 39-42 us). bench/inprocess.py measures the mock without it in every run (its
+column `mock us (no fast path, best)`). tests/test_fastpath.py sends the same requests both ways
+and compares the answers and journals, takes each internal away to run the fallbacks, and pins
+each internal named above against the installed aiohttp.
 """
 from __future__ import annotations
 
