@@ -240,8 +240,8 @@ def test_a_server_without_request_handler_is_left_alone() -> None:
 
 
 def test_a_reader_that_keeps_its_body_elsewhere_turns_the_buffered_body_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When a fed and ended StreamReader does not give its chunks back as expected, only direct dispatch stays on,
-    and the probe still answers (read with request.read())."""
+    """When a fed and ended StreamReader does not give its chunks back as expected (or cannot be made as before),
+    only direct dispatch stays on, and the probe still answers (read with request.read())."""
     import aiohttp.streams
 
     class Elsewhere:
@@ -261,7 +261,15 @@ def test_a_reader_that_keeps_its_body_elsewhere_turns_the_buffered_body_off(monk
             """Always at the end."""
             return True
 
+    class NewSignature:
+        """A reader made another way (its constructor takes other arguments)."""
+
+        def __init__(self, protocol: Any) -> None:
+            self.protocol = protocol
+
     monkeypatch.setattr(aiohttp.streams, "StreamReader", Elsewhere)
+    assert not _fastpath.buffer_readable()
+    monkeypatch.setattr(aiohttp.streams, "StreamReader", NewSignature)
     assert not _fastpath.buffer_readable()
     monkeypatch.undo()
     assert _fastpath.buffer_readable()
