@@ -3,9 +3,8 @@
 mutation`, `make mutation`) and the drift between a live record and the mocks (`python -m drive
 drift DIR`). It imports the suite's public face and starts mocks; it never imports mocks/.
 """
-from ._cli import main
-from ._drift import drift_against_mocks
-from ._mock_process import ROOT, MockProcess, MockStartError, applicable_defects, start_mocks
-from ._mutation import MutationMatrix, catalogue_of, must_fail_of, plan, run_matrix
+from ._mock_process import MockProcess, MockStartError, start_mocks
 
-__all__ = ["ROOT", "MockProcess", "MockStartError", "MutationMatrix", "applicable_defects", "catalogue_of", "drift_against_mocks", "main", "must_fail_of", "plan", "run_matrix", "start_mocks"]
+__all__ = [
+    "MockProcess", "MockStartError", "start_mocks",
+]

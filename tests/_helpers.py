@@ -18,7 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from specs import ADMIN_PREFIX, MIN_RUN, ProviderSpec, fold, load_all
+from specs import ADMIN_PREFIX, MIN_RUN, ProviderSpec, load_all
+from specs._redaction import fold
 
 SPECS = {s.id: s for s in load_all()}
 IDS = sorted(SPECS)

@@ -8,7 +8,7 @@ import pytest
 
 from _helpers import SPECS
 from drive import MockProcess
-from mocks import MockServer
+from mocks._thread import MockServer
 from suites import MockAdmin
 
 # A test calls record_property(SUMMARY, line) to have line printed in the terminal summary

@@ -20,7 +20,8 @@ import pytest
 from junitparser import JUnitXml
 
 from drive import MockProcess
-from fixtures import ROOT, clean_env
+from fixtures import ROOT
+from fixtures._selftest import clean_env
 from specs import Deviation, ProviderSpec, get_spec
 from suites import LIVE, MOCK, Report, Secret, Target, Verdict, cases_for, judge_baseline, mock_target, run_case
 

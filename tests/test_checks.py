@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 
 from _local_server import LocalServer
-from mocks import MockServer
+from mocks._thread import MockServer
 from specs import Deviation, get_spec
-from suites import LIVE, MOCK, CaseResult, MockAdmin, Secret, Target, Verdict, cases_for, mock_target, run_case, worst
+from suites import LIVE, MOCK, CaseResult, MockAdmin, Secret, Target, Verdict, cases_for, mock_target, run_case
+from suites._verdict import worst
 
 FAIL, NON_STRICT, PASS, INFO = Verdict.FAIL, Verdict.NON_STRICT, Verdict.PASS, Verdict.INFO
 

@@ -19,9 +19,11 @@ from aiohttp import web
 
 from drive import MockProcess
 from _local_server import LocalServer
-from fixtures import ROOT, clean_env
+from fixtures import ROOT
+from fixtures._selftest import clean_env
 from specs import get_spec
-from suites import Connection, RawRequest, Secret, Verdict, leaks, mock_target
+from suites import Connection, RawRequest, Secret, Verdict, mock_target
+from suites._secret import leaks
 from suites.engine._live import GuardedConnection, Limits
 from suites.engine._session import EngineOptions, EngineSession
 

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.database import InMemoryExampleDatabase
 
 from specs import get_spec, load_all
-from suites import RawResponse, Secret, Verdict, leaks, mock_target
+from suites import RawResponse, Secret, Verdict, mock_target
+from suites._secret import leaks
 from suites._keys import fabricate
 from suites.engine._judge import Judge
 from suites.engine._live import BudgetSpent, GuardedConnection, Limits, retry_after

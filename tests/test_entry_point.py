@@ -5,7 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from fixtures import ROOT, clean_env
+from fixtures import ROOT
+from fixtures._selftest import clean_env
 from specs import load_all
 
 SPEC = load_all()[0]

@@ -19,7 +19,8 @@ import pytest
 from aiohttp import web
 
 from bench import inprocess
-from mocks import MOCK, MockServer, build_app, make_runner
+from mocks import MOCK, build_app, make_runner
+from mocks._thread import MockServer
 from mocks import _app, _fastpath
 from _helpers import IDS, SPECS, percent_encoded
 

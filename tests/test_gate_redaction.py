@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import pytest
 
-from mocks import KeyStore
+from mocks._keys import KeyStore
 from mocks._app import MOCK
-from mocks import Redactor
+from mocks._redact import Redactor
 from mocks._client import StreamRedactor, run_client
 from mocks._gate import client_env, gate, redactor, start_mock
 from mocks._gate_result import report_json

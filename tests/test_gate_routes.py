@@ -96,7 +96,7 @@ def test_requests_client_five_routes() -> None:
 def test_limited_scope_on_a_route_is_judged() -> None:
     """A key without a route's scope: scope.covers, on that route (the gate's rules on the mock's
     journal; a gated client never sees a limited key, so the mock is driven directly here)."""
-    from mocks import MockServer
+    from mocks._thread import MockServer
     from mocks._rules import Context, judge
     from _helpers import send
 

@@ -14,9 +14,11 @@ from aiohttp import web
 
 from drive import MockProcess
 from _local_server import LocalServer
-from fixtures import run_guarded, run_suite
+from fixtures import run_guarded
+from fixtures._selftest import run_suite
 from specs import get_spec, load_all
-from suites import LIVE, MOCK, Secret, Target, cases_for, leaks, run_case
+from suites import LIVE, MOCK, Secret, Target, cases_for, run_case
+from suites._secret import leaks
 
 # Credential states a live run takes from optional variables (the valid key is ID_API_KEY).
 OPTIONAL = ("expired", "revoked", "limited", "username", "password")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from _plausible import PlausibleServer
-from fixtures import run_suite
+from fixtures._selftest import run_suite
 from specs import get_spec
 from suites import LIVE, Secret, Target, Verdict, cases_for, check_health, run_case
 from suites._keys import fabricate

@@ -229,7 +229,7 @@ def test_redaction_of_keys_minted_later_and_retired(running: Any) -> None:
 
 def test_journal_is_bounded() -> None:
     """The journal keeps the newest `limit` entries and says how many it dropped."""
-    from mocks import MockServer
+    from mocks._thread import MockServer
 
     spec = SPECS["crux"]
     with MockServer(spec, journal_limit=3) as server:
@@ -249,7 +249,11 @@ def test_info(running: Any, spec: ProviderSpec) -> None:
 
 def test_journal_packs_and_bounds_many_entries() -> None:
     """Past a chunk, entries are packed and read back the same; the bound keeps the newest."""
-    from mocks import Head, Journal, KeyStore, compile_plan, decide
+    from mocks._decide import Head
+    from mocks._journal import Journal
+    from mocks._keys import KeyStore
+    from mocks._decide import compile_plan
+    from mocks._decide import decide
 
     spec = SPECS["cloro"]
     plan, store = compile_plan(spec), KeyStore(spec, seed="journal")

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import jsonschema
 import pytest
 
-from mocks import KeyStore
+from mocks._keys import KeyStore
 from specs import ProviderSpec, Response, encode_body, thaw
 from _helpers import IDS, SPECS, Reply, having, probe_request, send
 

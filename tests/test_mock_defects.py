@@ -9,8 +9,12 @@ from typing import Any, Callable
 
 import pytest
 
-from mocks import DEFECTS, KeyStore, build_app, check_defects, defects_for
-from specs import PACKAGE_DIR, ProviderSpec, spec_paths, thaw
+from mocks import DEFECTS, build_app
+from mocks._keys import KeyStore
+from mocks._defects import check_defects
+from mocks._defects import defects_for
+from specs import ProviderSpec, spec_paths, thaw
+from specs._loader import PACKAGE_DIR
 from _helpers import IDS, SPECS, Reply, probe_request
 
 ECHO = "EchoMeBack0123456789"  # an unknown token of token68 characters, easy to spot in a body

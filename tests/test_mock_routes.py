@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from mocks import MockServer
+from mocks._thread import MockServer
 from specs import load_spec, thaw
 from _helpers import Reply, send
 

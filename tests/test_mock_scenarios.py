@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from mocks import SCENARIOS, build_app, parse_scenario, scenarios_for
+from mocks import build_app
+from mocks._scenarios import FORMS as SCENARIOS
+from mocks._scenarios import parse_scenario
+from mocks._scenarios import scenarios_for
 from specs import thaw
 from _helpers import IDS, SPECS, probe_request
 

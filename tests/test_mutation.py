@@ -14,8 +14,10 @@ import pytest
 
 from _helpers import SPECS
 from drive._mutation import GENERATED, KILLED, SURVIVED, WEAK, MutationMatrix, PairRun, Signal, catalogue_of, must_fail_of, plan, run_matrix
-from fixtures import ROOT, clean_env
-from mocks import DEFECTS, defects_for
+from fixtures import ROOT
+from fixtures._selftest import clean_env
+from mocks import DEFECTS
+from mocks._defects import defects_for
 from specs import load_all
 
 

@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from specs import PACKAGE_DIR, SPECS_DIR_ENV, load_all, spec_paths
+from specs import SPECS_DIR_ENV, load_all, spec_paths
+from specs._loader import PACKAGE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW = ("tokenco", "getprobe")

@@ -14,9 +14,11 @@ from typing import Iterator
 import pytest
 
 from drive import MockProcess
-from fixtures import run_suite
+from fixtures._selftest import run_suite
 from specs import load_all
-from suites import MOCK, CaseResult, CheckResult, Report, Secret, Verdict, cases_for, leaks
+from suites import MOCK, CaseResult, Report, Secret, Verdict, cases_for
+from suites._result import CheckResult
+from suites._secret import leaks
 from suites._cases import POSITIVE
 from suites._report import NO_RESULT, NOT_APPLICABLE, NOT_RUN
 

@@ -16,7 +16,8 @@ from typing import Callable, Iterator
 import pytest
 
 from _helpers import leftover
-from mocks import KeyStore, Redactor
+from mocks._keys import KeyStore
+from mocks._redact import Redactor
 from mocks._redact import GrowingRedactor
 from specs import MIN_RUN, load_all
 from suites import Secret, redact
@@ -210,7 +211,7 @@ def test_a_generated_finding_keeps_the_text_its_token_only_appended_to_the_key()
 def test_the_fixed_cases_made_up_password_leaves_the_username_readable() -> None:
     """The wrong password a fixed case sends (`authconform-wrong-…`) is redacted, not the username
     `authconform` next to it in the same body."""
-    from mocks import MockServer
+    from mocks._thread import MockServer
     from suites import cases_for, mock_target, run_case
 
     specs = [s for s in load_all() if s.exchange is not None]

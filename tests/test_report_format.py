@@ -19,7 +19,7 @@ import yaml
 from junitparser import Failure, JUnitXml, Properties, Skipped, TestCase
 
 from drive import MockProcess
-from fixtures import run_suite
+from fixtures._selftest import run_suite
 from mocks._gate import gate
 from mocks._gate_result import write_reports
 from specs import SPECS_DIR_ENV, JUnitCase, JUnitSuite, load_all, report_validator, write_json, write_junit

@@ -9,9 +9,11 @@ import json
 import re
 from pathlib import Path
 
-from fixtures import run_suite
+from fixtures._selftest import run_suite
 from specs import get_spec
-from suites import MOCK, CaseResult, CheckResult, Report, Secret, Verdict, leaks
+from suites import MOCK, CaseResult, Report, Secret, Verdict
+from suites._result import CheckResult
+from suites._secret import leaks
 from suites._html import case_anchor
 
 SPEC = get_spec("cloro")

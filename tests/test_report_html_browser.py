@@ -18,7 +18,8 @@ from drive import MockProcess
 from _browser import INSTALL_HINT, Chromium, chromium_path
 from fixtures import ROOT
 from specs import load_all
-from suites import MOCK, Report, Secret, cases_for, leaks, mock_target, run_case
+from suites import MOCK, Report, Secret, cases_for, mock_target, run_case
+from suites._secret import leaks
 
 CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=f"chromium is not installed: {INSTALL_HINT}")

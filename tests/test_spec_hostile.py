@@ -12,7 +12,8 @@ from typing import Callable
 
 import pytest
 
-from specs import SpecError, alphabet_chars, get_spec, load_spec, spec_search
+from specs import SpecError, get_spec, load_spec, spec_search
+from specs._grammar import alphabet_chars
 
 ROOT = Path(__file__).resolve().parent.parent
 CLORO = (ROOT / "specs" / "cloro.yaml").read_text(encoding="utf-8")

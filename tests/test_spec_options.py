@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import yaml
 
-from mocks import MockServer
+from mocks._thread import MockServer
 from specs import ProviderSpec, load_spec
 from suites import Verdict, cases_for, mock_target, run_case
 from suites.engine._session import EngineOptions, EngineSession

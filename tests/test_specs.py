@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from specs import PACKAGE_DIR, ProviderSpec, SpecError, check_quotes, load_all, load_spec, spec_paths
+from specs import ProviderSpec, SpecError, check_quotes, load_all, load_spec, spec_paths
+from specs._loader import PACKAGE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 # Copies of the provider pages the specs quote (their own README says where they come from).
@@ -199,7 +200,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 
     import jsonschema
 
-    from specs import SCHEMA_PATH
+    from specs._loader import SCHEMA_PATH
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -211,7 +212,8 @@ def test_the_schema_names_the_vocabulary_of_specs_model() -> None:
     answers, and the suite names cases, by the model's)."""
     import json
 
-    from specs import FAILURE_CLASSES, KEY_STATES, SCHEMA_PATH, VARIANTS
+    from specs import FAILURE_CLASSES, KEY_STATES, VARIANTS
+    from specs._loader import SCHEMA_PATH
     from specs._model import DUPLICATE_POLICIES, PROBE_METHODS, ROUTE_METHODS, STRENGTHS
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

@@ -8,7 +8,8 @@ import re
 import pytest
 from junitparser import JUnitXml
 
-from fixtures import run_suite, settings_from
+from fixtures import settings_from
+from fixtures._selftest import run_suite
 from specs import load_all
 from suites import cases_for
 

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from mocks import MockServer
+from mocks._thread import MockServer
 from specs import load_spec
 from suites import Verdict, cases_for, mock_target, run_case
 

@@ -8,7 +8,7 @@ for one request.
 The rest of the project uses these names only (tests/test_layout.py keeps it so).
 """
 from ._judge import PROPERTY
-from ._session import EngineOptions, EngineSession, Finding, StrategyRun, strategy_names
+from ._session import EngineOptions, EngineSession, strategy_names
 from ._strategies import STRATEGIES
 
-__all__ = ["PROPERTY", "STRATEGIES", "EngineOptions", "EngineSession", "Finding", "StrategyRun", "strategy_names"]
+__all__ = ["PROPERTY", "STRATEGIES", "EngineOptions", "EngineSession", "strategy_names"]
