@@ -16,7 +16,10 @@ this module out (mocks/_serve.py `make_runner` installs it).
    application: another method or path, a percent-encoded probe path (the router matches the
    decoded path, RFC 3986 §2.1; this compares the target as sent), a request with an Expect field.
    Relies on: `web.Server.request_handler` exists, is read by each new connection, and may be
-   replaced before the first one. Checked: the attribute is there and callable, else not installed.
+   replaced before the first one; and the probe's handler needs nothing `_handle` sets (it reads
+   no `match_info`, the app has no middleware and no `on_response_prepare` signal). Checked: the
+   attribute is there and callable, else not installed; were it no longer read, the probe would
+   simply be routed.
 2. The buffered body. `await request.read()` consumes aiohttp's StreamReader: a coroutine, and a
    read that makes aiohttp resume the transport and re-run its parser. A small body has usually
    arrived whole with its head; then the reader is at EOF, its `_buffer` deque holds the body's
