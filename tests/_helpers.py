@@ -115,13 +115,34 @@ def percent_encoded(path: str) -> str:
 
 
 # -- an independent check: does a text still hold MIN_RUN characters of a secret? ---------------
+def _holds(view: str, run: str, key: str) -> bool:
+    """`run` (a slice of `key`) occurs in `view` as part of the key, not by chance inside a number.
+
+    A run of digits alone (a hex key holds one more often than not) also occurs in timestamps,
+    sizes and durations: found inside a longer string of digits, it counts only when that whole
+    string of digits is part of the key too."""
+    if not run.isdigit():
+        return run in view
+    at = view.find(run)
+    while at >= 0:
+        start, end = at, at + len(run)
+        while start > 0 and view[start - 1].isdigit():
+            start -= 1
+        while end < len(view) and view[end].isdigit():
+            end += 1
+        if view[start:end] in key:
+            return True
+        at = view.find(run, at + 1)
+    return False
+
+
 def leftover(text: str, part: str) -> str | None:
     """The first MIN_RUN-run of `part` (any case, `+/` as `-_`) in the text, its percent-decoded
     form, or the base64 text of `part` (8 characters, 6 bytes, at any alignment); None if none."""
     views = [fold(text), fold(unquote(text))]
     low = fold(part)
     for i in range(len(low) - MIN_RUN + 1):
-        if any(low[i : i + MIN_RUN] in v for v in views):
+        if any(_holds(v, low[i : i + MIN_RUN], low) for v in views):
             return part[i : i + MIN_RUN]
     for pad in range(3):
         enc = fold(base64.b64encode(b"\0" * pad + part.encode()).decode()[4 if pad else 0 : -4])

@@ -256,3 +256,13 @@ def test_many_runs_in_one_long_word_take_linear_time(side: Side) -> None:
     out = r(word)
     assert time.monotonic() - started < 30, "hang bound"  # about 0.2 s; quadratic was over 300 s
     assert leftover(out, key) is None
+
+
+def test_the_tests_leak_search_tells_a_number_from_a_digit_run_of_a_key() -> None:
+    """The tests' own leak search (tests/_helpers.py `leftover`): a run of digits of a hex key found
+    inside a timestamp is chance; found alone, or inside digits that are all the key's, it is a leak."""
+    key = "ab383053cd1383053ff0011e"
+    assert leftover('{"time": 1764891383053.5, "seq": 7}', key) is None
+    assert leftover("the key was 383053cd", key) == "383053"
+    assert leftover("x1383053y", key) == "383053"
+    assert leftover("Bearer AB383053", key) == "ab3830"  # case-flipped: still the key
