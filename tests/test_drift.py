@@ -17,8 +17,7 @@ from aiohttp import web
 from drive import MockProcess
 from _local_server import LocalServer
 from fixtures import ROOT
-from fixtures._selftest import clean_env
-from fixtures._selftest import run_suite
+from fixtures._selftest import clean_env, run_suite
 from suites import Answer, RecordError, Secret, load_record
 from suites._secret import leaks
 from suites._drift import shape, shape_diff

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from specs import ADMIN_PREFIX
-from specs import ProviderSpec, encode_body, thaw
+from specs import ADMIN_PREFIX, ProviderSpec, encode_body, thaw
 from suites import AdminError, MockAdmin
 from _helpers import IDS, SPECS, admin, having, probe_request, send
 
@@ -252,8 +251,7 @@ def test_journal_packs_and_bounds_many_entries() -> None:
     from mocks._decide import Head
     from mocks._journal import Journal
     from mocks._keys import KeyStore
-    from mocks._decide import compile_plan
-    from mocks._decide import decide
+    from mocks._decide import compile_plan, decide
 
     spec = SPECS["cloro"]
     plan, store = compile_plan(spec), KeyStore(spec, seed="journal")

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from mocks._decide import Head
 from mocks._keys import KeyStore
 from mocks._redact import Redactor
-from mocks._decide import compile_plan
-from mocks._decide import decide
+from mocks._decide import compile_plan, decide
 from mocks._keys import EXPIRED_EXP
 from specs import FAILURE_CLASSES, ProviderSpec
 from _helpers import IDS, SPECS, having

@@ -11,8 +11,7 @@ import pytest
 
 from mocks import DEFECTS, build_app
 from mocks._keys import KeyStore
-from mocks._defects import check_defects
-from mocks._defects import defects_for
+from mocks._defects import check_defects, defects_for
 from specs import ProviderSpec, spec_paths, thaw
 from specs._loader import PACKAGE_DIR
 from _helpers import IDS, SPECS, Reply, probe_request

@@ -19,8 +19,7 @@ from mocks._journal import Journal
 from mocks._keys import KeyStore
 from mocks._thread import MockServer
 from mocks._redact import Redactor
-from mocks._decide import compile_plan
-from mocks._decide import decide
+from mocks._decide import compile_plan, decide
 from mocks import _journal
 from specs import _redaction
 from _helpers import IDS, SPECS, admin, percent_encoded, probe_request

@@ -9,8 +9,7 @@ import pytest
 
 from mocks import build_app
 from mocks._scenarios import FORMS as SCENARIOS
-from mocks._scenarios import parse_scenario
-from mocks._scenarios import scenarios_for
+from mocks._scenarios import parse_scenario, scenarios_for
 from specs import thaw
 from _helpers import IDS, SPECS, probe_request
 

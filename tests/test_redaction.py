@@ -17,11 +17,9 @@ import pytest
 
 from _helpers import leftover
 from mocks._keys import KeyStore
-from mocks._redact import Redactor
-from mocks._redact import GrowingRedactor
+from mocks._redact import GrowingRedactor, Redactor
 from specs import MIN_RUN, load_all
-from suites import Secret, redact
-from suites import _keys
+from suites import Secret, _keys, redact
 from suites.engine._template import _OPS, KeyExpr, Op
 
 Side = Callable[[list[tuple[str, str, str]]], Callable[[str], str]]

@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 
 from _plausible import PlausibleServer
 from specs import ProviderSpec, get_spec, load_all
-from suites import LIVE, CaseResult, Target, Verdict, cases_for, live_target, run_case
-from suites import _keys
+from suites import CaseResult, LIVE, Target, Verdict, _keys, cases_for, live_target, run_case
 from suites.engine._session import EngineOptions, EngineSession, StrategyRun, strategy_names
 from suites.engine._strategies import Generated, strategy_for
 
