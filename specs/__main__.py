@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(args.files)
     if args.command == "import-openapi":
-        from ._openapi_import import import_main
+        from ._openapi_cli import import_main
 
         return import_main(args.file, args.provider_id, args.probe, args.out, args.force, args.credential)
     from ._openapi_export import export_main

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,8 +20,8 @@ from urllib.parse import urlsplit
 from ._build import RFC_DUPLICATE
 from ._grammar import PCHAR_CLASS, TOKEN, TOKEN_PATTERN
 from ._model import PROBE_METHODS
-from ._openapi_doc import Document, DocumentError, pointer, read_document
-from ._openapi_example import from_media, from_schema
+from ._openapi_doc import Document, pointer
+from ._openapi_example import as_sent, from_media, from_schema, is_json, json_media, response_example
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 TEMPLATE = re.compile(r"\{([^{}]*)\}")
@@ -309,76 +308,18 @@ def _concrete(doc: Document, prefix: str, op: Operation) -> str:
     return prefix + TEMPLATE.sub(fill, op.path)
 
 
-def _json_media(content: Any) -> tuple[str | None, Any]:
-    """The JSON media type of a content map (application/json, +json, */*), else the first."""
-    if not isinstance(content, dict) or not content:
-        return None, None
-    for media, value in content.items():
-        base = media.split(";")[0].strip().lower()
-        if base == "application/json" or base.endswith("+json"):
-            return media, value
-    for media, value in content.items():
-        if media.split(";")[0].strip() in ("*/*", "application/*"):
-            return "application/json", value
-    media = next(iter(content))
-    return media, content[media]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def as_sent(body: Any, media: str | None) -> Any:
-    """An example as the draft keeps it: a JSON example written as a string of JSON (`"{\\n..."`)
-    is that JSON (the mock sends the text, a client reads the object); control characters other
-    than TAB and LF are dropped (spec text may not hold them, and CRLF examples are still read)."""
-    if isinstance(body, str) and _is_json(media):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            pass
-    return _clean(body)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return _CONTROL.sub("", value)
-    if isinstance(value, dict):
-        return {_clean(k) if isinstance(k, str) else k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
 
 
-def response_example(doc: Document, resp: Any, where: str) -> tuple[bool, Any, str | None]:
-    """(documented, body, content type) of a response object, 3.x or 2.0."""
-    found, body, media = _response_example(doc, resp, where)
-    return found, as_sent(body, media), media
 
 
-def _response_example(doc: Document, resp: Any, where: str) -> tuple[bool, Any, str | None]:
-    resp = doc.resolve(resp, where)
-    if not isinstance(resp, dict):
-        return False, None, None
-    if doc.version == "2.0":
-        examples = resp.get("examples")
-        if isinstance(examples, dict) and examples:
-            media = next((m for m in examples if "json" in m.lower()), next(iter(examples)))
-            return True, examples[media], media
-        schema = doc.resolve(resp.get("schema"), where)
-        if isinstance(schema, dict):
-            found = from_media({"schema": schema}, doc.resolve)
-            return found[0], found[1], "application/json"
-        return False, None, None
-    media, value = _json_media(doc.resolve(resp.get("content"), where))
-    if media is None:
-        return False, None, None
-    found, body = from_media(value, doc.resolve)
-    return found, body, media
 
 
-def _is_json(media: str | None) -> bool:
-    base = (media or "").split(";")[0].strip().lower()
-    return base == "application/json" or base.endswith("+json")
 
 
 def _success(doc: Document, op: Operation) -> tuple[int, str, Any, bool, str | None]:
@@ -547,7 +488,7 @@ def _failure_from(doc: Document, found: tuple[str, dict[str, Any], Any] | None, 
     if body is not None and has_example:
         entry["body"] = body
         entry["body_rule"] = documented(where, desc)
-        if not _is_json(media) and not isinstance(body, str):
+        if not is_json(media) and not isinstance(body, str):
             entry["body"] = json.dumps(body)
     elif body is not None:
         entry["body"] = body
@@ -607,7 +548,7 @@ def _request_body(doc: Document, op: Operation) -> tuple[str | None, Any, bool]:
     body = doc.resolve(op.op.get("requestBody"), op.where)
     if not isinstance(body, dict):
         return None, None, False
-    media, value = _json_media(doc.resolve(body.get("content")))
+    media, value = json_media(doc.resolve(body.get("content")))
     if media is None:
         return None, None, False
     found, example = from_media(value, doc.resolve)
@@ -615,7 +556,7 @@ def _request_body(doc: Document, op: Operation) -> tuple[str | None, Any, bool]:
     base = media.split(";")[0].strip().lower()
     if base == "application/x-www-form-urlencoded" and isinstance(example, dict):
         return media, {k: "" if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in example.items()}, found
-    if not _is_json(media):
+    if not is_json(media):
         return None, None, False
     return media, example, found
 
@@ -743,13 +684,13 @@ def build_spec(doc: Document, provider_id: str, probe: str | None = None, creden
     summary = probe_op.op.get("summary") or probe_op.op.get("operationId") or f"{method} {probe_op.path}"
     probe_out["rule"] = inferred(probe_op.where, summary, f"picked as the probe: {'given with --probe' if probe else 'the first safe operation that needs the key, with the fewest required parameters'}")
     success_where = p_key or probe_op.where + "/responses"
-    succ: dict[str, Any] = {"status": p_status, "body": p_body if p_body is not None else ({} if _is_json(p_media) or p_media is None else "")}
+    succ: dict[str, Any] = {"status": p_status, "body": p_body if p_body is not None else ({} if is_json(p_media) or p_media is None else "")}
     if p_found and p_body is not None:
         succ["rule"] = documented(success_where, _response_desc(doc, probe_op, p_key))
     else:
         succ["schema"] = {}
         succ["rule"] = inferred(success_where, _response_desc(doc, probe_op, p_key), "the document gives no example of this response; any body is accepted")
-    if p_body is not None and not _is_json(p_media) and not isinstance(p_body, str):
+    if p_body is not None and not is_json(p_media) and not isinstance(p_body, str):
         succ["body"] = json.dumps(p_body)
     probe_out["success"] = succ
     spec["probe"] = probe_out
@@ -840,8 +781,8 @@ def _route(doc: Document, op: Operation, auth: Auth, tpl: str, use_scopes: bool,
     elif use_scopes and auth.scope is not None:
         route["scope"] = _scope_name(auth.scope, scope_names)
     success: dict[str, Any] = {"status": status}
-    if body is not None and op.method != "HEAD" and (_is_json(media) or MEDIA_TYPE.fullmatch(media or "")):
-        if _is_json(media):
+    if body is not None and op.method != "HEAD" and (is_json(media) or MEDIA_TYPE.fullmatch(media or "")):
+        if is_json(media):
             success["body"] = body
         else:
             success["body"] = body if isinstance(body, str) else json.dumps(body)
@@ -863,98 +804,3 @@ def _docs_url(doc: Document, live: str) -> str:
         if isinstance(cand, str) and re.match(r"^https?://\S+$", cand):
             return cand
     return live + "/"
-
-
-# --- the command --------------------------------------------------------------------------
-
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def render(spec: dict[str, Any], source: str) -> str:
-    """The draft as YAML, headed by where it came from and how to finish it."""
-    import yaml
-
-    head = (f"# Draft imported from {source} by `python -m specs import-openapi`.\n"
-            "# Documented rules quote the document (JSON pointer: \"text\"); read the TODO notes, then check it:\n"
-            f"# python -m specs check specs/{spec['id']}.yaml\n")
-    class Dumper(yaml.SafeDumper):
-        """Every value written out in place: a draft is read and edited, not decoded."""
-
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    return head + yaml.dump(spec, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
-
-
-def import_main(file: str, provider_id: str, probe: str | None, out: str | None, force: bool, credential: str | None) -> int:
-    """`import-openapi FILE --id ID`: write a checked draft spec; one line on stderr when it cannot.
-
-    Exit status: 0 written and checked; 1 the draft fails `specs check` (kept beside, named
-    `_ID.rejected.yaml`, for a look); 2 bad usage or a document that cannot be read; 3 a document
-    whose credentials are not a header token.
-    """
-    import os
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from ._loader import SPEC_DIR, SpecError, load_spec
-
-    if not ID_PATTERN.fullmatch(provider_id):
-        print(f"import-openapi: invalid --id {provider_id!r}; an id is lower-case letters, digits and _, starting with a letter (e.g. acme)", file=sys.stderr)
-        return 2
-    target = Path(out) if out else SPEC_DIR / f"{provider_id}.yaml"
-    if target.name != f"{provider_id}.yaml":
-        print(f"import-openapi: --out {out!r}: a spec's file is named after its id ({provider_id}.yaml)", file=sys.stderr)
-        return 2
-    if target.exists() and not force:
-        print(f"import-openapi: {target} exists; pass --force to overwrite it", file=sys.stderr)
-        return 2
-    try:
-        doc = read_document(file)
-        spec = build_spec(doc, provider_id, probe, credential)
-    except DocumentError as exc:
-        print(f"import-openapi: {file}: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"import-openapi: {exc}", file=sys.stderr)
-        return 2
-    except Unsupported as exc:
-        print(f"import-openapi: {file}: {exc}", file=sys.stderr)
-        return 3
-    except RecursionError:
-        print(f"import-openapi: {file}: nested too deeply to import", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - a bug of the importer: still one line, not a traceback
-        print(f"import-openapi: {file}: internal error ({type(exc).__name__}: {exc}); please report it with the document", file=sys.stderr)
-        return 2
-    text = render(spec, Path(file).name)
-    # Checked before it takes the spec's place: a draft that fails is never left as specs/ID.yaml.
-    with tempfile.TemporaryDirectory(prefix="authconform-import-") as tmp:
-        draft = Path(tmp) / target.name
-        draft.write_text(text, encoding="utf-8")
-        try:
-            checked = load_spec(draft)
-        except SpecError as exc:
-            rejected = target.with_name(f"_{provider_id}.rejected.yaml")
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(draft, rejected)
-                kept = f" (the draft is in {rejected})"
-            except OSError:
-                kept = ""
-            first = str(exc).splitlines()[0].split(": ", 1)[-1]
-            print(f"import-openapi: the draft does not pass specs check{kept}: {first}", file=sys.stderr)
-            return 1
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp_target = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(draft, tmp_target)
-            os.replace(tmp_target, target)
-        except OSError as exc:
-            print(f"import-openapi: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-    todo = sum(1 for n in spec["notes"] if n.startswith("TODO:"))
-    print(f"{target}: {checked.name}: {checked.credential.header}: {checked.credential.scheme or '<key>'}, "
-          f"probe {checked.probe.method} {checked.probe.path}, {len(spec['routes'])} routes, {todo} TODO notes")
-    return 0
