@@ -4,19 +4,19 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import os
 import signal
 import ssl
 import sys
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from aiohttp import web
 
+from specs import atomic_file
+
 from ._app import FAST_PATH, MOCK
 from ._fastpath import install as install_fast_path
-from ._protocol import quieten
+from ._protocol import QuietRequestHandler, quieten
 
 # A stop signal closes listeners, then waits this long for in-flight requests (well under 2 s).
 SHUTDOWN_SECONDS = 0.5
@@ -43,8 +43,11 @@ async def make_runner(app: web.Application) -> web.AppRunner:
     feeds requests to it without a socket)."""
     # auto_decompress off: the mock undoes content codings itself, bounded (mocks/_body.py decode),
     # after the auth decision can be made; aiohttp's own decoder fails the read (a 500 before).
+    # keepalive_timeout: a connection idle after its last response is closed as a head that does not
+    # come is (the head deadline, mocks/_protocol.py), not after aiohttp's default hour (RFC 9112
+    # §9.5: a server may close an idle connection at any time); the same with and without the fast path.
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
-                           auto_decompress=False)
+                           auto_decompress=False, keepalive_timeout=QuietRequestHandler.head_timeout)
     await runner.setup()
     quieten(runner, app[MOCK].refused)
     if app[FAST_PATH]:
@@ -77,15 +80,10 @@ def write_entries(entries: list[dict[str, Any]], path: str) -> int:
 
     Written to a sibling temporary file and renamed, so a reader never sees a journal cut short.
     """
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_file(path, sync=True) as fh:
         for entry in entries:
             fh.write(encode(entry) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
     return len(entries)
 
 

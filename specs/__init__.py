@@ -29,10 +29,10 @@ from ._model import (
     weaker,
 )
 from ._openapi_export import openapi as openapi_document
-from ._report_format import JUnitCase, JUnitSuite, report_validator, write_json, write_junit
+from ._report_format import JUnitCase, JUnitSuite, atomic_file, report_validator, write_json, write_junit, write_text
 
 __all__ = [
-    "ADMIN_HEADER", "ADMIN_PREFIX", "CREDENTIAL_ENV", "EXCHANGE_LOGIN", "FAILURE_CLASSES", "JWT_CHARS",
+    "ADMIN_HEADER", "ADMIN_PREFIX", "atomic_file", "write_text", "CREDENTIAL_ENV", "EXCHANGE_LOGIN", "FAILURE_CLASSES", "JWT_CHARS",
     "KEY_LIST_IDENTIFIERS", "KEY_LIST_RESOURCES", "KEY_STATES", "MIN_RUN", "RFC_DUPLICATE",
     "RFC_ONE_METHOD", "RFC_SEPARATOR", "SPEC_DIR", "SPECS_DIR_ENV", "TCHARS", "TOKEN68",
     "TOKEN68_CHARS", "VARIANTS", "Deviation", "Entry", "JUnitCase", "JUnitSuite", "ProviderSpec",

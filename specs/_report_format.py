@@ -12,10 +12,11 @@ import contextlib
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, TextIO
 
 from ._loader import PACKAGE_DIR
 
@@ -124,21 +125,38 @@ def _xml_text(text: str) -> str:
 
 
 def _write(path: Path, text: str) -> Path:
-    """Write beside the target and rename over it (POSIX rename(2) is atomic within a folder): a
-    reader never sees half a report, and a run stopped mid-write leaves the last whole one."""
+    with atomic_file(path) as out:
+        out.write(text)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a text file whole or not at all (see atomic_file); its path."""
+    return _write(Path(path), text)
+
+
+@contextmanager
+def atomic_file(path: str | Path, sync: bool = False) -> Iterator[TextIO]:
+    """A UTF-8 text file written beside `path` and renamed over it when the block ends (POSIX
+    rename(2) is atomic within a folder): a reader never sees half a file, a run stopped mid-write
+    leaves the last whole one, and a write that fails leaves no temporary file. `sync`: fsync
+    before the rename."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     # 0o666 less the umask, as open() would make it (a temp file's 0o600 would stay on the report).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+            yield out
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
 
 
 @lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from specs import FAILURE_CLASSES, JUnitCase, JUnitSuite, ProviderSpec, write_json, write_junit
+from specs import FAILURE_CLASSES, JUnitCase, JUnitSuite, ProviderSpec, write_json, write_junit, write_text
 
 from ._baseline import NOT_JUDGED, DeviationState
 from ._cases import POSITIVE, cases_for
@@ -199,7 +199,7 @@ class Report:
         html_path = out / "report.html"
         paths = [write_json(out / "report.json", self.as_dict(), redact=self._redact),
                  write_junit(out / "junit.xml", self.junit(), redact=self._redact)]
-        html_path.write_text(self._redact_html(render_html(self)), encoding="utf-8")
+        write_text(html_path, self._redact_html(render_html(self)))
         return [*paths, html_path]
 
     def write_record(self, directory: str | Path) -> Path:

@@ -151,3 +151,47 @@ def test_clients_closing_mid_request_print_nothing(provider: str) -> None:
             errs.append(p.communicate(timeout=10)[1])
     assert proc.returncode == 0 and tls_proc.returncode == 0
     assert errs == [b"", b""], [e.decode(errors="replace")[:600] for e in errs]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "plain"])
+def test_an_idle_keep_alive_connection_is_closed_at_the_head_deadline(monkeypatch: pytest.MonkeyPatch, fast_path: bool) -> None:
+    """After a whole request and its answer, a keep-alive connection that stays idle is closed at the
+    head deadline, with the fast path as without it (an idle slot must not be held for aiohttp's
+    default hour)."""
+    import asyncio
+    import time
+
+    from mocks import MOCK, build_app
+    from mocks._protocol import QuietRequestHandler
+    from mocks._serve import start
+
+    monkeypatch.setattr(QuietRequestHandler, "head_timeout", 0.5)
+    spec = SPECS[IDS[0]]
+    app = build_app(spec, fast_path=fast_path)
+    key = app[MOCK].keys()["valid"]
+
+    async def scenario() -> tuple[bytes, float | None]:
+        runner, url = await start(app, "127.0.0.1", 0)
+        port = int(url.rsplit(":", 1)[1])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            body = spec.probe.encode() if spec.probe.body is not None else b""
+            head = (f"{spec.probe.method} {spec.probe.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"{spec.credential.header}: {spec.credential.render(key)}\r\n"
+                    f"Content-Type: {spec.probe.content_type or 'application/json'}\r\nContent-Length: {len(body)}\r\n\r\n")
+            writer.write(head.encode() + body)
+            status = await asyncio.wait_for(reader.readline(), 5)
+            began = time.monotonic()
+            closed_after = None
+            while time.monotonic() - began < 5:  # bounded: the deadline is 0.5 s
+                if await asyncio.wait_for(reader.read(65536), 5) == b"":
+                    closed_after = time.monotonic() - began
+                    break
+            writer.close()
+            return status, closed_after
+        finally:
+            await runner.cleanup()
+
+    status, closed_after = asyncio.run(scenario())
+    assert status.startswith(f"HTTP/1.1 {spec.probe.success.status}".encode()), status
+    assert closed_after is not None and closed_after < 3.0, closed_after

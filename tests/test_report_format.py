@@ -295,3 +295,24 @@ def test_the_junit_files_carry_the_counts_their_reports_say(suite_run: Path, gat
     assert [t.name for t in failed] == [r["id"] for r in rules if r["verdict"] in ("FAIL", "NON-STRICT")]
     assert "credential.header" in [t.name for t in failed]
     assert all(t.result[0].type == r["verdict"] for t, r in zip(failed, (r for r in rules if r["verdict"] in ("FAIL", "NON-STRICT"))))
+
+
+def test_a_write_that_fails_leaves_the_last_whole_file_and_no_temporary(tmp_path: Path) -> None:
+    """report.html, the journal file and every report go through specs.atomic_file: a failure mid-write
+    leaves the previous file whole and nothing beside it; the journal refused (a folder in its place)
+    leaves no temporary file either."""
+    from mocks._serve import write_entries
+    from specs import atomic_file, write_text
+
+    page = write_text(tmp_path / "report.html", "<p>whole</p>")
+    inode = page.stat().st_ino
+    with pytest.raises(RuntimeError):
+        with atomic_file(page) as out:
+            out.write("<p>half")
+            raise RuntimeError("stopped mid-write")
+    assert page.read_text() == "<p>whole</p>" and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    assert write_text(page, "<p>new</p>").stat().st_ino != inode  # replaced by rename, not truncated in place
+    (tmp_path / "journal").mkdir()
+    with pytest.raises(OSError):
+        write_entries([{"seq": 1}], str(tmp_path / "journal"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal", "report.html"]
