@@ -8,6 +8,7 @@ they are never installed as top-level packages (unrelated PyPI distributions use
 from __future__ import annotations
 
 import runpy
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -60,6 +61,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # The checkout's pytest.ini and suite, wherever the command is run from (report paths stay relative to it).
         return int(pytest.main(["-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT), *rest, str(ROOT / "suites")]))
+    if argv is None:
+        # This process's own command line: the process ends with the command.
+        return _run_module(package, command, rest)
+    # Called in-process (argv given): the module runs as `__main__`, which takes the process to end
+    # with it (mocks' stops then keep SIGINT/SIGTERM held to the end); the caller gets its
+    # sys.argv, its signal mask and handlers, and that flag back.
+    saved_argv, state = sys.argv, _signal_state()
+    ends = getattr(sys.modules.get("mocks._serve"), "PROCESS_ENDS_WITH_COMMAND", False)
+    try:
+        return _run_module(package, command, rest)
+    finally:
+        sys.argv = saved_argv
+        _serve = sys.modules.get("mocks._serve")
+        if _serve is not None:
+            _serve.PROCESS_ENDS_WITH_COMMAND = ends
+        _restore_signals(state)
+
+
+def _run_module(package: str, command: str, rest: list[str]) -> int:
+    """`python -m PACKAGE COMMAND REST` in this process; its exit status."""
     sys.argv = [f"authconform {command}", command, *rest]
     try:
         runpy.run_module(package, run_name="__main__", alter_sys=True)
@@ -70,6 +91,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(code, file=sys.stderr)
         return 1
     return 0
+
+
+STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _signal_state() -> tuple[set[signal.Signals], list[object]]:
+    """The calling thread's signal mask and the SIGINT/SIGTERM handlers."""
+    return signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in STOPS]
+
+
+def _restore_signals(state: tuple[set[signal.Signals], list[object]]) -> None:
+    """Put back a `_signal_state`; a stop signal held meanwhile is dropped (ignored while unblocked)."""
+    mask, handlers = state
+    for sig in STOPS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    for sig, handler in zip(STOPS, handlers):
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -42,3 +42,21 @@ def test_commands_run_from_another_folder(tmp_path: Path) -> None:
     assert suite.returncode == 0, suite.stdout[-2000:] + suite.stderr[-2000:]
     assert " passed" in suite.stdout and (tmp_path / "out" / "report.json").is_file()
     assert os.access(ROOT / "authconform", os.X_OK)
+
+
+def test_an_in_process_call_gives_the_caller_its_state_back(capfd) -> None:
+    """`authconform_cli.main([...])` in this process runs `python -m mocks` as `__main__`, which
+    marks the process as ending with the command (the gate's stop then keeps SIGINT/SIGTERM held):
+    the caller gets its signal mask and handlers, sys.argv and that mark back."""
+    import signal
+    import sys
+
+    import authconform_cli
+    from mocks import _serve
+
+    stops = (signal.SIGINT, signal.SIGTERM)
+    before = (signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in stops], list(sys.argv))
+    assert authconform_cli.main(["gate", load_all()[0].id, "--", "true"]) == 1  # no request sent: client.sent_requests
+    assert (signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in stops], list(sys.argv)) == before
+    assert _serve.PROCESS_ENDS_WITH_COMMAND is False
+    capfd.readouterr()
