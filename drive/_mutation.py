@@ -31,8 +31,8 @@ GENERATED = "generated"
 KILLING = (Verdict.FAIL, Verdict.NON_STRICT)
 KILLED, SURVIVED, ERROR = "killed", "survived", "error"
 # A defect the suite must catch with a FAIL (`python -m mocks defects --json`: must_fail, i.e. a
-# request without the intact valid key let through, a credential echoed, a 5xx) that only a
-# NON-STRICT caught: the suite saw it but judged it too mildly, which fails the run like a survivor.
+# request without the intact valid key let through, a credential echoed, a 5xx) that no forced FAIL
+# caught: the suite saw it but judged it by the rule's strength, which fails the run like a survivor.
 WEAK = "weak"
 # How the matrix prints a killed defect: the suite caught it (a FAIL, or only a NON-STRICT, of the
 # suite against the defective mock), which is the suite passing, so the word is not FAIL.
@@ -189,7 +189,11 @@ class MutationMatrix:
         new = tuple(s for s in run.signals if (s.case_id, s.check) not in known)
         if not new:
             return Kill(run.provider, run.defect, SURVIVED)
-        if run.defect in self.must_fail and not any(s.verdict == Verdict.FAIL.value for s in new):
+        # A must-fail defect counts only by a FAIL the security rule forces (a request without the
+        # intact valid key accepted, a credential echoed, a 5xx or a dropped connection), not one a
+        # strong rule of this provider happens to give: on a provider with weaker rules it would be
+        # a NON-STRICT.
+        if run.defect in self.must_fail and not any(s.verdict == Verdict.FAIL.value and s.forced for s in new):
             return Kill(run.provider, run.defect, WEAK, new)
         return Kill(run.provider, run.defect, KILLED, new)
 
@@ -231,7 +235,7 @@ class MutationMatrix:
         out = [f"authconform kill matrix: {len(self.kills)} planted defects across {len(providers)} providers ({self.what}); "
                f"{len(self.kills) + len(self.clean)} mocks, {self.workers} worker{'s' if self.workers != 1 else ''}, {self.elapsed:.1f}s",
                f"cell: {CAUGHT} = a case reports a FAIL the clean mock does not; {CAUGHT_NON_STRICT} = only a NON-STRICT "
-               "does; SURVIVED = nothing does, WEAK = only a NON-STRICT does where a FAIL is due (security, crash): "
+               "does; SURVIVED = nothing does, WEAK = no forced FAIL does where one is due (security, crash): "
                "both fail the run; - not applicable",
                "", "defect".ljust(first) + "".join(p.ljust(width) for p in providers)]
         out += [(d.ljust(first) + "".join(self.cell(p, d).ljust(width) for p in providers)).rstrip() for d in defects]
@@ -253,8 +257,8 @@ class MutationMatrix:
             elif k.state == WEAK:
                 s = k.first()
                 assert s is not None, "a weak kill has a catching signal"
-                out.append(f"WEAK: {k.provider} x {k.defect}: caught only by a NON-STRICT ({s.text()}); a security "
-                           "defect or a crash must be caught by a FAIL")
+                out.append(f"WEAK: {k.provider} x {k.defect}: caught only by the rule's strength ({s.text()}); a "
+                           "security defect or a crash must be caught by the FAIL the security rule forces")
             elif k.state == ERROR:
                 out.append(f"ERROR: {k.provider} x {k.defect}: {k.error}")
         out += ["", "caught by (the case that caught it; how many cases did, fixed / generated):"]

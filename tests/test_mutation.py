@@ -114,15 +114,20 @@ def test_a_caught_defect_is_not_printed_as_fail() -> None:
 
 
 def test_a_must_fail_defect_caught_only_by_a_non_strict_fails_the_run() -> None:
-    """A security defect (must_fail) that only a NON-STRICT caught is WEAK and fails the run; the
-    same signal on a defect whose rule's strength decides is a catch."""
+    """A security defect (must_fail) that only a NON-STRICT, or a FAIL by the rule's strength alone,
+    caught is WEAK and fails the run; the same signal on a defect whose rule's strength decides is
+    a catch; a forced FAIL is."""
     ns = PairRun("cloro", "accept_missing", (_signal("cloro.missing", "status_matches", "NON-STRICT"),))
     matrix = MutationMatrix({"cloro": PairRun("cloro", None, ())}, [ns], must_fail=frozenset({"accept_missing"}))
     assert matrix.kills[0].state == WEAK and matrix.exit_status == 1 and matrix.cell("cloro", "accept_missing") == "WEAK"
-    assert any(line.startswith("WEAK: cloro x accept_missing: caught only by a NON-STRICT") for line in matrix.lines())
+    assert any(line.startswith("WEAK: cloro x accept_missing: caught only by the rule's strength") for line in matrix.lines())
     assert MutationMatrix({"cloro": PairRun("cloro", None, ())}, [ns]).exit_status == 0
     hard = PairRun("cloro", "accept_missing", (*ns.signals, _signal("cloro.missing", "request_rejected")))
     assert MutationMatrix({"cloro": PairRun("cloro", None, ())}, [hard], must_fail=frozenset({"accept_missing"})).exit_status == 0
+    # A FAIL by the rule's strength alone (not forced by the security rule) is WEAK too.
+    by_strength = PairRun("cloro", "accept_missing", (Signal("cloro.missing", "status_matches", "FAIL", GENERATED, False),))
+    matrix = MutationMatrix({"cloro": PairRun("cloro", None, ())}, [by_strength], must_fail=frozenset({"accept_missing"}))
+    assert matrix.kills[0].state == WEAK and matrix.exit_status == 1
 
 
 def test_a_clean_mock_that_does_not_start_is_an_error_not_a_pass() -> None:
