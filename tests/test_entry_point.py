@@ -44,7 +44,7 @@ def test_commands_run_from_another_folder(tmp_path: Path) -> None:
     assert os.access(ROOT / "authconform", os.X_OK)
 
 
-def test_an_in_process_call_gives_the_caller_its_state_back(capfd) -> None:
+def test_an_in_process_call_gives_the_caller_its_state_back(capfd, monkeypatch) -> None:
     """`authconform_cli.main([...])` in this process runs `python -m mocks` as `__main__`, which
     marks the process as ending with the command (the gate's stop then keeps SIGINT/SIGTERM held):
     the caller gets its signal mask and handlers, sys.argv and that mark back."""
@@ -54,6 +54,8 @@ def test_an_in_process_call_gives_the_caller_its_state_back(capfd) -> None:
     import authconform_cli
     from mocks import _serve
 
+    # runpy runs `mocks.__main__` afresh; a copy another test imported would make it warn.
+    monkeypatch.delitem(sys.modules, "mocks.__main__", raising=False)
     stops = (signal.SIGINT, signal.SIGTERM)
     before = (signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in stops], list(sys.argv))
     assert authconform_cli.main(["gate", load_all()[0].id, "--", "true"]) == 1  # no request sent: client.sent_requests
