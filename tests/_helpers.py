@@ -156,6 +156,19 @@ def leftover(text: str, part: str) -> str | None:
 CLI_TIMEOUT = 60
 
 
+def stop(proc: subprocess.Popen, timeout: float = CLI_TIMEOUT) -> tuple[Any, Any]:
+    """SIGTERM a process the test started and collect (stdout, stderr); one still running after
+    `timeout` is SIGKILLed, so it never outlives its test, and the test fails saying so."""
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"{' '.join(map(str, proc.args[:5]))} did not stop within {timeout:.0f}s of SIGTERM "
+                             f"(killed); stderr ends: {err[-2000:]!r}") from None
+
+
 def run_together(cases: dict[str, tuple[list[str], Path, dict[str, str]]]) -> dict[str, subprocess.CompletedProcess]:
     """Start every (command, folder, env) at once; wait for each (bounded), kill what overran."""
     procs = {name: subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import stop
 from mocks import _gate
 from mocks.__main__ import admin_secret, build_parser
 from specs import get_spec
@@ -115,8 +116,7 @@ def test_serve_admin_secret_env(tmp_path: Path) -> None:
                          ("POST", "/__authconform__/reset", "admin_secret")]
         assert _call(base + "keys", headers={"X-Authconform-Admin": "wrong"})[0] == 403
     finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=CLI_TIMEOUT)
+        _, err = stop(proc)
     assert proc.returncode == 0, err
     assert "s3cret-admin-value" not in journal.read_text()
 
@@ -189,5 +189,4 @@ def test_serve_workers_check_the_admin_secret_too(tmp_path: Path) -> None:
         refused = [e for e in json.loads(body)["entries"] if e["outcome"]["refused_by"] == "admin_secret"]
         assert len(refused) == 8
     finally:
-        proc.terminate()
-        proc.communicate(timeout=CLI_TIMEOUT)
+        stop(proc)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import IDS, SPECS, send
+from _helpers import IDS, SPECS, send, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,8 +42,7 @@ def test_parser_errors_quote_nothing_in_body_or_log(provider: str) -> None:
                     data += chunk
             answers.append(data)
     finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
+        _, err = stop(proc, 10)
     assert proc.returncode == 0
     assert all(a.startswith(b"HTTP/1.") and b" 400 " in a.split(b"\r\n")[0] for a in answers), [a[:40] for a in answers]
     leaked = [i for i, a in enumerate(answers) if key[:6] in a or key[-6:] in a]
@@ -147,8 +146,7 @@ def test_clients_closing_mid_request_print_nothing(provider: str) -> None:
     finally:
         errs = []
         for p in (proc, tls_proc):
-            p.terminate()
-            errs.append(p.communicate(timeout=10)[1])
+            errs.append(stop(p, 10)[1])
     assert proc.returncode == 0 and tls_proc.returncode == 0
     assert errs == [b"", b""], [e.decode(errors="replace")[:600] for e in errs]
 
