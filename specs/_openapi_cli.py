@@ -8,6 +8,7 @@ from typing import Any
 
 from ._openapi_doc import DocumentError, read_document
 from ._openapi_import import Unsupported, build_spec
+from ._report_format import write_text
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -35,7 +36,6 @@ def import_main(file: str, provider_id: str, probe: str | None, out: str | None,
     `_ID.rejected.yaml`, for a look); 2 bad usage or a document that cannot be read; 3 a document
     whose credentials are not a header token.
     """
-    import os
     import shutil
     import tempfile
     from pathlib import Path
@@ -89,10 +89,7 @@ def import_main(file: str, provider_id: str, probe: str | None, out: str | None,
             print(f"import-openapi: the draft does not pass specs check{kept}: {first}", file=sys.stderr)
             return 1
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp_target = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(draft, tmp_target)
-            os.replace(tmp_target, target)
+            write_text(target, text)  # whole or not at all, no temporary file left behind
         except OSError as exc:
             print(f"import-openapi: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
             return 2

@@ -371,3 +371,17 @@ def test_json_examples_written_as_strings_and_control_characters(tmp_path: Path)
     }, security=[{"tok": []}])
     spec = draft(tmp_path, d)
     assert spec["probe"]["success"]["body"] == {"total": 2, "note": "xy"}
+
+
+def test_a_draft_that_cannot_take_its_place_is_one_line_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The checked draft replaces --out whole or not at all: a folder where the file goes is one
+    line (exit 2), and no temporary file is left beside it."""
+    d = doc({"tok": {"type": "http", "scheme": "bearer"}}, {"/me": {"get": {"responses": {"200": ok("me", {"id": 1})}}}},
+            security=[{"tok": []}])
+    src = tmp_path / "doc.json"
+    src.write_text(json.dumps(d))
+    out = tmp_path / "out"
+    (out / "acme.yaml").mkdir(parents=True)
+    proc = cli("import-openapi", str(src), "--id", "acme", "--out", str(out / "acme.yaml"), "--force")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "cannot write" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and sorted(p.name for p in out.iterdir()) == ["acme.yaml"]
