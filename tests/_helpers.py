@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import signal
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -156,16 +157,18 @@ def leftover(text: str, part: str) -> str | None:
 CLI_TIMEOUT = 60
 
 
-def stop(proc: subprocess.Popen, timeout: float = CLI_TIMEOUT) -> tuple[Any, Any]:
-    """SIGTERM a process the test started and collect (stdout, stderr); one still running after
-    `timeout` is SIGKILLed, so it never outlives its test, and the test fails saying so."""
-    proc.terminate()
+def stop(proc: subprocess.Popen, timeout: float = CLI_TIMEOUT, sig: int | None = signal.SIGTERM) -> tuple[Any, Any]:
+    """Send `sig` (None: none, the test has signalled it already) to a process the test started and
+    collect (stdout, stderr); one still running after `timeout` is SIGKILLed, so it never outlives
+    its test, and the test fails saying so."""
+    if sig is not None:
+        proc.send_signal(sig)
     try:
         return proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()
-        raise AssertionError(f"{' '.join(map(str, proc.args[:5]))} did not stop within {timeout:.0f}s of SIGTERM "
+        raise AssertionError(f"{' '.join(map(str, proc.args[:5]))} did not end within {timeout:.0f}s "
                              f"(killed); stderr ends: {err[-2000:]!r}") from None
 
 

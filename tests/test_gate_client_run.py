@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import stop
 from mocks._client import StreamRedactor
 from mocks._gate import redactor
 
@@ -181,13 +182,7 @@ def _gate_with_sleeping_client(tmp_path: Path, request: str) -> subprocess.Popen
 def test_sigint_stops_the_client_and_still_reports(tmp_path: Path) -> None:
     """SIGINT mid-run: exit 130, the client's group stopped, the requests so far judged and reported."""
     gate_proc = _gate_with_sleeping_client(tmp_path, RIGHT.replace("Bearer", "Token"))
-    try:
-        gate_proc.send_signal(signal.SIGINT)
-        _, err = gate_proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if gate_proc.poll() is None:
-            gate_proc.kill()
-            gate_proc.wait()
+    _, err = stop(gate_proc, sig=signal.SIGINT)
     assert gate_proc.returncode == 130, err
     assert "STOPPED (exit 130: stopped by signal 2" in err and "credential.scheme" in err
     report = json.loads((tmp_path / "r" / "gate-cloro.json").read_text())
@@ -272,17 +267,12 @@ def test_a_burst_of_signals_never_kills_the_gate_with_a_traceback(tmp_path: Path
     KeyboardInterrupt, whether a signal lands while the loop runs, while its handlers are removed or
     after (the stop blocks and then ignores SIGINT/SIGTERM, as serve does)."""
     gate_proc = _gate_with_sleeping_client(tmp_path, RIGHT)
-    try:
-        for _ in range(400):  # bounded: at most about 2 s of signals
-            if gate_proc.poll() is not None:
-                break
-            gate_proc.send_signal(signal.SIGINT)
-            time.sleep(0.005)
-        _, err = gate_proc.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if gate_proc.poll() is None:
-            gate_proc.kill()
-            gate_proc.wait()
+    for _ in range(400):  # bounded: at most about 2 s of signals (Popen.send_signal is a no-op once it ended)
+        if gate_proc.poll() is not None:
+            break
+        gate_proc.send_signal(signal.SIGINT)
+        time.sleep(0.005)
+    _, err = stop(gate_proc, sig=None)
     assert gate_proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert not _running(int((tmp_path / "client.pid").read_text()))
