@@ -8,7 +8,6 @@ they are never installed as top-level packages (unrelated PyPI distributions use
 from __future__ import annotations
 
 import runpy
-import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -64,19 +63,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         # This process's own command line: the process ends with the command.
         return _run_module(package, command, rest)
-    # Called in-process (argv given): the module runs as `__main__`, which takes the process to end
-    # with it (mocks' stops then keep SIGINT/SIGTERM held to the end); the caller gets its
-    # sys.argv, its signal mask and handlers, and that flag back.
-    saved_argv, state = sys.argv, _signal_state()
-    ends = getattr(sys.modules.get("mocks._serve"), "PROCESS_ENDS_WITH_COMMAND", False)
+    # Called in-process (argv given): the caller gets its sys.argv back, and from a mocks command its
+    # SIGINT/SIGTERM mask and handlers (a stop of serve or gate holds them; run as `__main__`, mocks
+    # takes the process to end with the command and would not hand them back itself).
+    saved_argv = sys.argv
     try:
-        return _run_module(package, command, rest)
+        if package != "mocks":
+            return _run_module(package, command, rest)
+        from mocks import stop_signals_restored
+
+        with stop_signals_restored():
+            return _run_module(package, command, rest)
     finally:
         sys.argv = saved_argv
-        _serve = sys.modules.get("mocks._serve")
-        if _serve is not None:
-            _serve.PROCESS_ENDS_WITH_COMMAND = ends
-        _restore_signals(state)
 
 
 def _run_module(package: str, command: str, rest: list[str]) -> int:
@@ -91,24 +90,6 @@ def _run_module(package: str, command: str, rest: list[str]) -> int:
         print(code, file=sys.stderr)
         return 1
     return 0
-
-
-STOPS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _signal_state() -> tuple[set[signal.Signals], list[object]]:
-    """The calling thread's signal mask and the SIGINT/SIGTERM handlers."""
-    return signal.pthread_sigmask(signal.SIG_BLOCK, ()), [signal.getsignal(s) for s in STOPS]
-
-
-def _restore_signals(state: tuple[set[signal.Signals], list[object]]) -> None:
-    """Put back a `_signal_state`; a stop signal held meanwhile is dropped (ignored while unblocked)."""
-    mask, handlers = state
-    for sig in STOPS:
-        signal.signal(sig, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    for sig, handler in zip(STOPS, handlers):
-        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

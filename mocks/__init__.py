@@ -6,8 +6,8 @@ a key store, a request journal, an admin API under /__authconform__/, defects an
 # The names other packages, bench/ and the tests use (tests/test_layout.py keeps other packages to them).
 from ._app import MOCK, build_app
 from ._defects import DEFECTS
-from ._serve import make_runner
+from ._serve import make_runner, stop_signals_restored
 
 __all__ = [
-    "DEFECTS", "MOCK", "build_app", "make_runner",
+    "DEFECTS", "MOCK", "build_app", "make_runner", "stop_signals_restored",
 ]

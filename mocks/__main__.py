@@ -229,6 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # This process ends with the command: a stop may keep SIGINT/SIGTERM held to the end.
+    # This process ends with the command: a stop may keep SIGINT/SIGTERM held to the end. (Run as
+    # `__main__` inside another program, by runpy, the mark is taken back once the command is done.)
     _serve.PROCESS_ENDS_WITH_COMMAND = True
-    sys.exit(main())
+    try:
+        status = main()
+    finally:
+        _serve.PROCESS_ENDS_WITH_COMMAND = False
+    sys.exit(status)
