@@ -4,7 +4,8 @@ start mocks and run the suite against them are drive's (`python -m drive mutatio
 import sys
 
 if __name__ == "__main__":
-    wanted = " ".join(sys.argv[1:2]) or "mutation|drift"
+    # Only drive's own command names are echoed back (an argument is untrusted input).
+    wanted = sys.argv[1] if sys.argv[1:2] in (["mutation"], ["drift"]) else "mutation|drift"
     print(f"python -m suites {wanted}: the command is `python -m drive {wanted}` (or `./authconform {wanted}`); "
           "the suite itself runs under pytest (make test-mock)", file=sys.stderr)
     sys.exit(2)
