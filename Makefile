@@ -25,10 +25,10 @@ help:
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@echo "make: setting up $(VENV) (first run, or pyproject.toml changed; about a minute): $(DEPS)requests httpx junitparser"
+	@echo "make: setting up $(VENV) (first run, or pyproject.toml changed; about a minute): $(DEPS)requests httpx"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[clients,test]'
+	$(PY) -m pip install --quiet -e '.[clients]'
 	@touch $(STAMP)
 
 test-mock: $(STAMP)
